@@ -1,0 +1,119 @@
+"""Where each setting came from, masking of secrets, and readable validation errors.
+
+This is what ``python -m aker_core.config --show-effective`` prints, kept apart from the model so
+that reading settings stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from aker_core.config.settings import Settings
+
+__all__ = ["describe_validation_error", "effective_settings", "field_sources", "mask_dsn"]
+
+SECRET_MASK = "**********"
+
+
+def mask_dsn(url: str) -> str:
+    """Render a database URL with scheme, user, host, port and database but never the password.
+
+    Args:
+        url: a SQLAlchemy URL, possibly with a password.
+
+    Returns:
+        The URL with any password replaced by ``***``; an unparseable value is fully masked.
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # any parse failure: show nothing of it rather than risk the secret
+        return SECRET_MASK
+
+
+def _dotenv_keys(settings: Settings) -> set[str]:
+    from dotenv import dotenv_values
+
+    env_file = settings.model_config.get("env_file")
+    files = env_file if isinstance(env_file, list | tuple) else [env_file] if env_file else []
+    keys: set[str] = set()
+    for f in files:
+        path = Path(str(f))
+        if path.is_file():
+            keys.update(k.lower() for k, v in dotenv_values(path).items() if v is not None)
+    return keys
+
+
+def _named(keys: set[str], prefix: str, field: str) -> bool:
+    name = f"{prefix}{field}".lower()
+    return any(k == name or k.startswith(name + "__") for k in keys)
+
+
+def field_sources(settings: Settings) -> dict[str, str]:
+    """Map every field name to where its value came from.
+
+    Returns:
+        ``{field: source}`` with source one of ``init``, ``env``, ``dotenv`` or ``default``,
+        following the precedence pydantic-settings applies.
+    """
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    env_keys = {k.lower() for k in os.environ}
+    dotenv_keys = _dotenv_keys(settings)
+    sources: dict[str, str] = {}
+    for field in Settings.model_fields:
+        if field in settings._init_keys:
+            sources[field] = "init"
+        elif _named(env_keys, prefix, field):
+            sources[field] = "env"
+        elif _named(dotenv_keys, prefix, field):
+            sources[field] = "dotenv"
+        else:
+            sources[field] = "default"
+    return sources
+
+
+def _display(field: str, value: Any) -> Any:
+    if field == "postgis_dsn" and isinstance(value, SecretStr):
+        return mask_dsn(value.get_secret_value())
+    if isinstance(value, SecretStr):
+        return SECRET_MASK
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def effective_settings(settings: Settings) -> list[dict[str, Any]]:
+    """Every field with its display value (secrets masked), source and whether it affects results."""
+    from aker_core.config.settings import RESULT_FIELDS
+
+    sources = field_sources(settings)
+    return [
+        {
+            "field": field,
+            "env": f"AKER_{field.upper()}",
+            "value": _display(field, getattr(settings, field)),
+            "source": sources[field],
+            "affects_results": field in RESULT_FIELDS,
+        }
+        for field in Settings.model_fields
+    ]
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem, naming the setting (as its ``AKER_`` variable) and why it is wrong.
+
+    Input values are deliberately left out: they may be secrets.
+    """
+    lines = [f"invalid configuration ({error.error_count()} problem(s)):"]
+    for err in error.errors(include_input=False, include_url=False):
+        loc = [str(part) for part in err["loc"]]
+        var = "AKER_" + "__".join(loc).upper() if loc else "AKER_*"
+        lines.append(f"  {var}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,211 @@
+"""The :class:`Settings` model: every knob aker reads from ``AKER_*`` variables and ``.env``.
+
+Precedence (highest first): constructor arguments, environment, ``./.env``, defaults.
+Fields are split in two groups: *result-affecting* fields (listed in :data:`RESULT_FIELDS`)
+feed :attr:`Settings.config_hash` because changing them can change a score; every other field
+is *operational* (where things live, how they are logged or served) and never changes a result.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import xxhash
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "PILLARS",
+    "RESULT_FIELDS",
+    "Settings",
+    "Weights",
+    "get_settings",
+    "reset_settings",
+]
+
+#: The four pillars, in the order every table and export uses.
+PILLARS: tuple[str, ...] = ("supply", "jobs", "urban", "outdoor")
+
+#: Fields whose value can change a computed result; only these enter ``config_hash``.
+RESULT_FIELDS: tuple[str, ...] = ("source_uri", "weights", "seed", "features")
+
+#: Default cache directory, relative to the working directory the command runs in.
+DEFAULT_CACHE_PATH = Path(".aker-cache")
+
+#: ``source_uri`` value meaning "the sample data bundled with the package".
+SAMPLE_SOURCE = "sample"
+
+
+class Weights(BaseModel):
+    """Composite weights of the four pillars.
+
+    Weights need not sum to one (they are normalised when a composite is computed) but each must
+    be finite and non-negative and at least one must be positive; unknown keys are rejected.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    supply: float = Field(default=0.3, ge=0, allow_inf_nan=False)
+    jobs: float = Field(default=0.3, ge=0, allow_inf_nan=False)
+    urban: float = Field(default=0.2, ge=0, allow_inf_nan=False)
+    outdoor: float = Field(default=0.2, ge=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> Weights:
+        if not any(getattr(self, p) > 0 for p in PILLARS):
+            raise ValueError("at least one pillar weight must be positive (all are 0)")
+        return self
+
+    def normalised(self) -> dict[str, float]:
+        """Return the weights scaled to sum to 1, keyed by pillar in canonical order."""
+        total = math.fsum(getattr(self, p) for p in PILLARS)
+        return {p: getattr(self, p) / total for p in PILLARS}
+
+
+class Settings(BaseSettings):
+    """aker's configuration, read from ``AKER_*`` environment variables and ``./.env``.
+
+    Example:
+        ``AKER_WEIGHTS__JOBS=0.4 AKER_CACHE_PATH=/data/aker python -m aker_core.config --show-effective``
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="AKER_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- where things live (operational) ---
+    cache_path: Path = Field(
+        default=DEFAULT_CACHE_PATH,
+        description="Directory of parquet targets, sidecars and the default SQLite database.",
+    )
+    postgis_dsn: SecretStr = Field(
+        default=SecretStr(""),
+        description="SQLAlchemy URL of the run database; empty means <cache_path>/aker.db (SQLite).",
+    )
+    # --- what is computed (result-affecting) ---
+    source_uri: str = Field(
+        default=SAMPLE_SOURCE,
+        description="Source datasets: 'sample' (bundled), a directory or file:// URL, or 'database'.",
+    )
+    weights: Weights = Field(default_factory=Weights, description="Pillar weights of the composite.")
+    seed: int | None = Field(
+        default=None, ge=0, lt=2**32, description="Run seed; empty derives it from the config hash."
+    )
+    features: dict[str, bool] = Field(default_factory=dict, description="Feature flags (name -> on/off).")
+    # --- how it is observed (operational) ---
+    environment: Literal["development", "test", "staging", "production"] = Field(
+        default="development", description="Deployment environment label."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="Minimum level of aker's log records."
+    )
+    log_format: Literal["json", "console"] = Field(
+        default="console", description="'json' (one object per line) or 'console' (human readable)."
+    )
+    metrics_addr: str = Field(default="127.0.0.1", description="Address the metrics exporter binds.")
+    metrics_port: int = Field(default=9000, ge=0, le=65535, description="Port of the metrics exporter.")
+    pushgateway_url: str | None = Field(default=None, description="Prometheus Pushgateway for batch metrics.")
+    metrics_textfile: Path | None = Field(
+        default=None, description="node-exporter textfile the pipeline writes its metrics to."
+    )
+    # --- credentials (operational, never printed) ---
+    bls_api_key: SecretStr | None = Field(default=None, description="BLS API key (optional).")
+    census_api_key: SecretStr | None = Field(default=None, description="Census API key (optional).")
+
+    _init_keys: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        # Remembered so ``--show-effective`` can say a value came from the caller.
+        self._init_keys = frozenset(k for k in values if not k.startswith("_"))
+
+    @field_validator("cache_path")
+    @classmethod
+    def _absolute_cache(cls, value: Path) -> Path:
+        # Absolute, so workers started elsewhere and the default DSN agree on one location.
+        return value.expanduser().resolve()
+
+    @field_validator("source_uri")
+    @classmethod
+    def _non_empty_source(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty (use 'sample', a directory, a file:// URL or 'database')")
+        return value.strip()
+
+    @field_validator("postgis_dsn")
+    @classmethod
+    def _valid_dsn(cls, value: SecretStr) -> SecretStr:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        raw = value.get_secret_value().strip()
+        if raw:
+            try:
+                make_url(raw)
+            except (ArgumentError, ValueError):
+                # No chained cause and no echo: the value may carry a password.
+                raise ValueError("not a valid SQLAlchemy URL (value hidden)") from None
+        return SecretStr(raw)
+
+    @model_validator(mode="after")
+    def _default_dsn(self) -> Settings:
+        if not self.postgis_dsn.get_secret_value():
+            self.postgis_dsn = SecretStr(f"sqlite:///{self.cache_path / 'aker.db'}")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """The run database URL (secret: do not log it; use :func:`mask_dsn`)."""
+        return self.postgis_dsn.get_secret_value()
+
+    def result_config(self) -> dict[str, Any]:
+        """The JSON-safe result-affecting settings that :attr:`config_hash` covers."""
+        data = self.model_dump(mode="json", include=set(RESULT_FIELDS))
+        return {k: data[k] for k in RESULT_FIELDS}
+
+    @property
+    def config_hash(self) -> str:
+        """Stable hash (xxh3-128, hex) of :meth:`result_config`; equal settings give equal hashes."""
+        return xxhash.xxh3_128_hexdigest(orjson.dumps(self.result_config(), option=orjson.OPT_SORT_KEYS))
+
+    def snapshot(self) -> dict[str, Any]:
+        """All settings as a JSON-safe dict with secrets removed and the DSN masked."""
+        from aker_core.config.effective import mask_dsn
+
+        data = self.model_dump(mode="json", exclude={"postgis_dsn", "bls_api_key", "census_api_key"})
+        data["postgis_dsn"] = mask_dsn(self.database_url)
+        data["bls_api_key"] = "set" if self.bls_api_key else None
+        data["census_api_key"] = "set" if self.census_api_key else None
+        return data
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide :class:`Settings`, read once.
+
+    Raises:
+        ConfigError: the environment or ``.env`` holds an invalid value.
+    """
+    from pydantic import ValidationError
+
+    from aker_core.config.effective import describe_validation_error
+    from aker_core.exceptions import ConfigError
+
+    try:
+        return Settings()
+    except ValidationError as e:
+        raise ConfigError(describe_validation_error(e)) from e
+
+
+def reset_settings() -> None:
+    """Forget the cached :func:`get_settings` result (tests, or after changing the environment)."""
+    get_settings.cache_clear()
