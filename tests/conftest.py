@@ -23,6 +23,9 @@ from aker_data.engine import create_engine_from_url, dispose_engines
 from aker_data.migrate import upgrade
 
 DEFAULT_PG_DSN = "postgresql+psycopg://postgres@127.0.0.1:5432/aker_test"
+ROOT = Path(__file__).resolve().parent.parent
+# Tests change directory; luigi must still read the project's luigi.cfg.
+os.environ.setdefault("LUIGI_CONFIG_PATH", str(ROOT / "luigi.cfg"))
 _pg_status: dict[str, str | None] = {}
 
 
