@@ -145,7 +145,8 @@ METRIC_COLUMNS: dict[str, tuple[str, ...]] = {PILLAR_TABLES[p]: m for p, m in ME
 
 #: Source table -> its boolean (flag) columns; every other metric column is float64.
 FLAG_COLUMNS: dict[str, tuple[str, ...]] = {
-    PILLAR_TABLES[p]: tuple(r.metric for r in rules if r.kind == "flag") for p, rules in RULES_BY_PILLAR.items()
+    PILLAR_TABLES[p]: tuple(r.metric for r in rules if r.kind == "flag")
+    for p, rules in RULES_BY_PILLAR.items()
 }
 
 

@@ -1,0 +1,39 @@
+"""Market scoring: rules, point-in-time selection, pillar scores, composite and normalisation.
+
+Everything here is pure, vectorised (pyarrow + numpy) arithmetic without I/O; reading sources
+lives in :mod:`aker_core.sources` and persistence in :mod:`aker_core.markets`. Identical input
+gives bit-identical output, with rows sorted by ``msa_id``.
+
+Typical flow::
+
+    rows = latest_as_of(source_table, "2024-06-01")       # per source table
+    pillar = score_pillar("supply", rows)                  # per pillar
+    result = compose(join_pillars([supply, jobs, urban, outdoor]), weights=None)
+"""
+
+from __future__ import annotations
+
+from aker_core.scoring import rules
+from aker_core.scoring.asof import AsOf, latest_as_of, parse_as_of
+from aker_core.scoring.composite import PILLAR_COLUMNS, WeightsLike, compose, join_pillars, normalise_weights
+from aker_core.scoring.normalize import robust_minmax
+from aker_core.scoring.pillars import metric_fraction, score_pillar
+from aker_core.scoring.rules import METRICS_BY_PILLAR, PILLAR_TABLES, RULES
+
+__all__ = [
+    "METRICS_BY_PILLAR",
+    "PILLAR_COLUMNS",
+    "PILLAR_TABLES",
+    "RULES",
+    "AsOf",
+    "WeightsLike",
+    "compose",
+    "join_pillars",
+    "latest_as_of",
+    "metric_fraction",
+    "normalise_weights",
+    "parse_as_of",
+    "robust_minmax",
+    "rules",
+    "score_pillar",
+]
