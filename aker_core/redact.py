@@ -1,0 +1,105 @@
+"""Masking of secrets (DSN passwords, API keys, URL credentials) in text bound for logs or metrics.
+
+Used by the log formatters (:mod:`aker_core.logging`) and by the metrics code, whose error
+messages come from drivers (psycopg, urllib) that may echo a connection string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+from aker_core.config import Settings
+
+__all__ = ["MASK", "Redactor", "redact", "secret_values", "strip_url_credentials"]
+
+MASK = "***"
+
+#: Shorter known values are not masked: replacing a 1-3 character "password" everywhere would
+#: mangle ordinary text while protecting nothing.
+MIN_SECRET_CHARS = 4
+
+# ``scheme://user:password@host`` -- any URL with inline credentials, known or not.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)(?P<tail>@)")
+# libpq conninfo / keyword style: ``password=secret`` or ``password: 'secret'``.
+_KEYWORD_PASSWORD = re.compile(
+    r"(?P<head>\b(?:password|passwd|pwd|api_key|apikey|secret|token)\s*[=:]\s*)(?P<secret>'[^']*'|\"[^\"]*\"|[^\s,;&)]+)",
+    re.IGNORECASE,
+)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The literal secret strings a :class:`Settings` holds: DSN (and its password), API keys.
+
+    Args:
+        settings: the configuration whose secrets must never be printed.
+
+    Returns:
+        Distinct non-trivial secret values, longest first so that a DSN is masked before its
+        password is (which would leave a half-masked DSN otherwise).
+    """
+    from sqlalchemy.engine import make_url
+
+    values: set[str] = set()
+    dsn = settings.database_url
+    try:
+        password = make_url(dsn).password
+    except Exception:  # unparseable DSN: mask it whole
+        password = None
+    if password:
+        values.add(str(password))
+        values.add(dsn)
+    for key in (settings.bls_api_key, settings.census_api_key):
+        if key is not None and key.get_secret_value():
+            values.add(key.get_secret_value())
+    if settings.pushgateway_url:
+        pg_password = urlsplit(settings.pushgateway_url).password
+        if pg_password:
+            values.add(pg_password)
+    return sorted((v for v in values if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace known secret values and any inline URL or ``password=`` credentials by ``***``.
+
+    Args:
+        text: a message, exception text or URL.
+        secrets: literal values to mask wherever they occur (see :func:`secret_values`).
+    """
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['tail']}", text)
+    return _KEYWORD_PASSWORD.sub(lambda m: f"{m['head']}{MASK}", text)
+
+
+class Redactor:
+    """A :func:`redact` bound to a fixed list of secrets (cheap to call per log record).
+
+    Args:
+        secrets: literal values to mask.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets: tuple[str, ...] = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    def __call__(self, text: str) -> str:
+        """Return ``text`` with every secret masked."""
+        return redact(text, self.secrets)
+
+
+def strip_url_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """Split ``scheme://user:pass@host/path`` into the URL without credentials, user and password.
+
+    Returns:
+        ``(url_without_userinfo, username, password)``; user and password are ``None`` if absent.
+    """
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal lost its brackets in .hostname
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    return urlunsplit(parts._replace(netloc=netloc)), parts.username, parts.password
