@@ -16,7 +16,7 @@ import uuid
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from aker_core.config import Settings, get_settings
@@ -167,7 +167,7 @@ class RunContext:
                 )
             )
             if self._lineage:
-                s.execute(Lineage.__table__.insert(), [{"run_id": self.id, **r} for r in self._lineage])
+                s.execute(insert(Lineage), [{"run_id": self.id, **r} for r in self._lineage])
         self._lineage.clear()
 
     def log_lineage(

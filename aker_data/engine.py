@@ -6,6 +6,7 @@ one with the per-backend settings aker relies on.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,17 @@ def get_engine(url: str | URL) -> Engine:
         if engine is None:
             engine = _engines[key] = create_engine_from_url(key)
         return engine
+
+
+def _forget_engines_in_child() -> None:
+    # A forked Luigi worker must not share pooled connections with its parent: drop them
+    # without closing (closing would close the parent's sockets too).
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_in_child)
 
 
 def dispose_engines() -> None:

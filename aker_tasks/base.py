@@ -1,0 +1,216 @@
+"""The base of every aker task: content-addressed outputs, sidecars, and a recorded run.
+
+A task's output path is derived from its *cache key*: task family, significant parameters, the
+code version of its logic, the content hashes of its inputs and the settings that change its
+result. Until every input exists the key cannot be known, so :meth:`AkerTask.output` returns a
+:class:`~aker_tasks.targets.PendingTarget` and Luigi schedules the task after its inputs; with
+``check_complete_on_run`` the key is recomputed right before running, so an input rebuilt with
+identical content still finds the existing target and nothing reruns.
+
+Each *executed* task is one run: a ``runs`` row (task family, parameters, git sha, config hash,
+seed, status, output hash) with ``lineage`` rows for every input and output. Tasks found complete
+record nothing, so a fully cached rerun adds no database rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import luigi
+
+from aker_core.config import Settings, get_settings
+from aker_tasks.hashing import cache_key, code_version
+from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget
+
+if TYPE_CHECKING:
+    from aker_core.run import RunContext
+
+__all__ = ["AkerTask"]
+
+logger = logging.getLogger("aker_tasks")
+
+
+class AkerTask(luigi.Task):
+    """Base class: subclasses implement :meth:`execute` and declare :attr:`code_modules`."""
+
+    #: Modules (or packages) whose source is this task's logic; their hash is the code version.
+    code_modules: ClassVar[tuple[str, ...]] = ()
+    #: Content type of the output file.
+    content_type: ClassVar[str] = PARQUET
+    #: File extension of the output file.
+    extension: ClassVar[str] = "parquet"
+
+    # Not annotated: luigi's mypy plugin would take an annotated attribute for a parameter.
+    _resolved_output = None
+    _key_parts = None
+
+    # --- identity -------------------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        """The process's settings (read once per process)."""
+        return get_settings()
+
+    def label(self) -> str:
+        """Readable part of the output file name (the key makes it unique)."""
+        return self.get_task_family().lower()
+
+    def as_of_dir(self) -> str:
+        """Subdirectory grouping outputs by as-of date."""
+        as_of = getattr(self, "as_of", None)
+        return as_of.isoformat() if isinstance(as_of, dt.date) else "all"
+
+    def result_settings(self) -> dict[str, Any]:
+        """Settings that change this task's result (feature flags by default)."""
+        return {"features": dict(sorted(self.settings.features.items()))}
+
+    def input_hashes(self) -> dict[str, str] | None:
+        """Content hashes of the upstream targets by name, or ``None`` while one is not built."""
+        hashes: dict[str, str] = {}
+        for name, target in self._named_inputs().items():
+            if not isinstance(target, CacheTarget) or not target.exists():
+                return None
+            hashes[name] = target.content_hash()
+        return hashes
+
+    def _named_inputs(self) -> dict[str, CacheTarget | PendingTarget]:
+        reqs = self.requires()
+        if isinstance(reqs, dict):
+            items = list(reqs.items())
+        elif isinstance(reqs, list | tuple):
+            items = [(str(i), r) for i, r in enumerate(reqs)]
+        else:
+            items = [] if reqs is None else [("0", reqs)]
+        return {name: task.output() for name, task in items}
+
+    def key_parts(self) -> dict[str, Any] | None:
+        """Everything the output depends on, or ``None`` while inputs are missing."""
+        inputs = self.input_hashes()
+        if inputs is None:
+            return None
+        return {
+            "family": self.get_task_family(),
+            "params": self.to_str_params(only_significant=True),
+            "code_version": code_version(*self.code_modules) if self.code_modules else "",
+            "inputs": inputs,
+            "settings": self.result_settings(),
+        }
+
+    def output(self) -> CacheTarget | PendingTarget:
+        """The content-addressed target, or a pending one while inputs are missing."""
+        if isinstance(self._resolved_output, CacheTarget):
+            return self._resolved_output
+        parts = self.key_parts()
+        if parts is None:
+            return PendingTarget(f"{self.task_id}: inputs not built yet")
+        key = cache_key(parts)
+        path = (
+            self.settings.cache_path
+            / "targets"
+            / self.get_task_family()
+            / self.as_of_dir()
+            / f"{self.label()}-{key[:20]}.{self.extension}"
+        )
+        self._resolved_output = CacheTarget(path, self.content_type)
+        self._key_parts = parts
+        return self._resolved_output
+
+    def target(self) -> CacheTarget:
+        """The resolved output target (only valid once inputs exist, e.g. inside run())."""
+        out = self.output()
+        if not isinstance(out, CacheTarget):
+            raise RuntimeError(f"{self.task_id}: output requested before its inputs were built")
+        return out
+
+    # --- execution ------------------------------------------------------------------------
+    def report(self, message: str | None = None, percent: int | None = None) -> None:
+        """Show progress in the central scheduler's UI (a no-op outside a Luigi worker)."""
+        # Luigi installs these callbacks only when a worker runs the task; they are None otherwise.
+        status: Any = self.set_status_message
+        progress: Any = self.set_progress_percentage
+        if message is not None and callable(status):
+            status(message)
+        if percent is not None and callable(progress):
+            progress(percent)
+
+    def execute(self, run: RunContext) -> dict[str, Any]:
+        """Compute and write :meth:`target`; return extra sidecar fields (e.g. rows, schema)."""
+        raise NotImplementedError
+
+    def provenance(self, run: RunContext) -> dict[str, Any]:
+        """Sidecar fields every target carries."""
+        parts = self._key_parts or self.key_parts() or {}
+        return {
+            "task": {"family": self.get_task_family(), "params": parts.get("params", {})},
+            "inputs": parts.get("inputs", {}),
+            "code_version": parts.get("code_version", ""),
+            "result_settings": parts.get("settings", {}),
+            "cache_key": cache_key(parts),
+            "run_id": run.id,
+            "git_sha": run.git_sha,
+            "config_hash": run.config_hash,
+        }
+
+    def log_inputs(self, run: RunContext) -> None:
+        """Record every upstream target this task reads as an input lineage row."""
+        for name, target in self._named_inputs().items():
+            if not isinstance(target, CacheTarget):
+                continue
+            meta = target.sidecar()
+            run.log_lineage(
+                table=str(meta.get("task", {}).get("family", name)),
+                source=f"target:{name}",
+                url=target.file.as_uri(),
+                fetched_at=None,
+                hash=str(meta["content_hash"]),
+                path=target.path,
+                rows=meta.get("rows"),
+            )
+
+    def run(self) -> None:
+        """Run :meth:`execute` inside a RunContext, then write the sidecar and lineage."""
+        from sqlalchemy.orm import sessionmaker
+
+        from aker_core.logging import log_context
+        from aker_core.run import RunContext
+        from aker_tasks.database import run_engine
+
+        target = self.target()
+        started = time.perf_counter()
+        params = self.to_str_params(only_significant=True)
+        self.report(f"running {self.get_task_family()} {params}")
+        with RunContext(
+            sessionmaker(bind=run_engine()),
+            settings=self.settings,
+            task_family=self.get_task_family(),
+            task_params=params,
+        ) as run:
+            self.log_inputs(run)
+            with log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)):
+                extra = self.execute(run)
+            # A target that already existed (re-persisting a cached result) keeps the sidecar
+            # of the run that made it.
+            meta = target.sidecar() if target.exists() else target.write_sidecar(self.provenance(run) | extra)
+            run.set_output_hash(str(meta["content_hash"]))
+            run.log_lineage(
+                table=self.get_task_family(),
+                source="target",
+                url=target.file.as_uri(),
+                fetched_at=None,
+                hash=str(meta["content_hash"]),
+                direction="output",
+                path=target.path,
+                rows=meta.get("rows"),
+            )
+        self.run_stats = {
+            "duration_seconds": time.perf_counter() - started,
+            "bytes_written": int(meta["bytes"]),
+            "rows_in": int(extra.get("rows_in", 0)),
+            "rows_out": int(meta.get("rows") or 0),
+        }
+        self.report(percent=100)
+        self.report(f"done: {Path(target.path).name} ({meta.get('rows')} rows)")
+        logger.info("%s wrote %s (%s rows)", self.task_id, target.path, meta.get("rows"))

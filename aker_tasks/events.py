@@ -1,0 +1,74 @@
+"""Luigi event handlers: per-task metrics for batch runs, and aker's logging set-up.
+
+Luigi runs tasks in short-lived (and, with ``--workers N``, forked) processes, so each process
+keeps its own :class:`~aker_core.monitoring.batch.TaskMetrics` and flushes it after every
+event to the Pushgateway and/or textfile the settings name. Nothing is created when neither
+is configured, which keeps a cached rerun from importing prometheus_client at all.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import luigi
+
+from aker_core.config import get_settings
+from aker_tasks.base import AkerTask
+
+if TYPE_CHECKING:
+    from aker_core.monitoring.batch import TaskMetrics
+
+__all__ = ["task_metrics"]
+
+_metrics: dict[int, TaskMetrics] = {}
+_started: dict[str, float] = {}
+
+
+def task_metrics() -> TaskMetrics | None:
+    """This process's TaskMetrics, or ``None`` when no metrics sink is configured."""
+    settings = get_settings()
+    if not (settings.pushgateway_url or settings.metrics_textfile):
+        return None
+    pid = os.getpid()  # a forked worker must not inherit its parent's counts
+    if pid not in _metrics:
+        from aker_core.monitoring.batch import TaskMetrics
+
+        _metrics.clear()
+        _metrics[pid] = TaskMetrics()
+    return _metrics[pid]
+
+
+def _observe(task: AkerTask, outcome: str, **amounts: Any) -> None:
+    metrics = task_metrics()
+    if metrics is None:
+        return
+    metrics.observe(task.get_task_family(), outcome=outcome, **amounts)
+    metrics.flush()
+
+
+@AkerTask.event_handler(luigi.Event.START)
+def _on_start(task: AkerTask) -> None:
+    from aker_core.logging import configure_logging
+
+    configure_logging(get_settings())
+    _started[task.task_id] = time.perf_counter()
+
+
+@AkerTask.event_handler(luigi.Event.SUCCESS)
+def _on_success(task: AkerTask) -> None:
+    stats = getattr(task, "run_stats", {})
+    _observe(task, "executed", **stats)
+
+
+@AkerTask.event_handler(luigi.Event.FAILURE)
+def _on_failure(task: AkerTask, _exception: BaseException) -> None:
+    started = _started.pop(task.task_id, None)
+    duration = time.perf_counter() - started if started is not None else 0.0
+    _observe(task, "failed", duration_seconds=duration)
+
+
+@AkerTask.event_handler(luigi.Event.DEPENDENCY_PRESENT)
+def _on_cached(task: AkerTask) -> None:
+    _observe(task, "cached")

@@ -1,0 +1,32 @@
+"""Writing task outputs: deterministic parquet through the target's temporary path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from aker_tasks.targets import CacheTarget, atomic_path
+
+__all__ = ["read_parquet", "schema_doc", "write_parquet"]
+
+
+def write_parquet(target: CacheTarget, table: pa.Table) -> None:
+    """Write ``table`` atomically: a temporary file renamed into place only when complete.
+
+    The writer options are fixed so the same table always gives byte-identical files.
+    """
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd", compression_level=1, use_dictionary=False,
+                       write_statistics=True)
+
+
+def read_parquet(target: CacheTarget) -> pa.Table:
+    """Read a target's parquet file."""
+    return pq.read_table(target.path)
+
+
+def schema_doc(schema: pa.Schema) -> list[dict[str, Any]]:
+    """A JSON-safe description of an Arrow schema for sidecars."""
+    return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]

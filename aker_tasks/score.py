@@ -1,0 +1,165 @@
+"""ScorePillar and ScoreMarkets: the scoring steps of the graph.
+
+``ScoreMarkets`` writes the composite parquet *and* replaces the ``pillar_scores`` rows of its
+as_of in the run database, in the run's transaction. It is complete only when both hold, so a
+rerun against a database that lost the scores persists them again from the cached result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import luigi
+from pydantic import ValidationError
+
+from aker_core.config import PILLARS, Weights
+from aker_core.exceptions import ScoringError
+from aker_tasks.base import AkerTask
+from aker_tasks.fetch import FetchSource
+from aker_tasks.targets import CacheTarget
+
+if TYPE_CHECKING:
+    from aker_core.run import RunContext
+
+__all__ = ["PILLAR_DATASETS", "ScoreMarkets", "ScorePillar", "effective_weights"]
+
+#: Source dataset of each pillar (mirrors aker_core.scoring.rules.PILLAR_TABLES, which a test checks;
+#: imported lazily there because that package loads pyarrow).
+PILLAR_DATASETS: dict[str, str] = {
+    "supply": "market_supply",
+    "jobs": "market_jobs",
+    "urban": "market_urban",
+    "outdoor": "market_outdoors",
+}
+
+
+def effective_weights(override: Mapping[str, Any] | None, default: Weights) -> dict[str, float]:
+    """Normalised weights: the ``--weights`` override if given (all four keys), else settings.
+
+    Raises:
+        ScoringError: unknown or missing key, negative, non-numeric, or all-zero weights.
+    """
+    if override is None:
+        return default.normalised()
+    given = dict(override)
+    missing = [p for p in PILLARS if p not in given]
+    if missing:
+        raise ScoringError(f"--weights is missing {', '.join(missing)}; give all of {', '.join(PILLARS)}")
+    try:
+        return Weights.model_validate(given).normalised()
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'weights'}: {err['msg']}" for err in e.errors())
+        raise ScoringError(f"invalid --weights: {problems}") from e
+
+
+class ScorePillar(AkerTask):
+    """One pillar's 0-5 score per market."""
+
+    pillar = luigi.ChoiceParameter(choices=PILLARS, description="Pillar to score.")
+    as_of = luigi.DateParameter(description="Score as of this date (point-in-time inputs).")
+
+    code_modules: ClassVar[tuple[str, ...]] = (
+        "aker_core.scoring.rules",
+        "aker_core.scoring.pillars",
+        "aker_core.scoring.arrowutil",
+        "aker_tasks.score",
+    )
+
+    def label(self) -> str:
+        """File names start with the pillar."""
+        return str(self.pillar)
+
+    def requires(self) -> FetchSource:
+        """The pillar's source dataset."""
+        return FetchSource(dataset=PILLAR_DATASETS[str(self.pillar)], as_of=self.as_of)
+
+    def execute(self, run: RunContext) -> dict[str, Any]:
+        """Score the fetched rows and write the pillar parquet."""
+        from aker_core.scoring import score_pillar
+        from aker_tasks.io import read_parquet, schema_doc, write_parquet
+
+        source = self.requires().output()
+        assert isinstance(source, CacheTarget)
+        self.report(f"scoring {self.pillar}")
+        table = score_pillar(str(self.pillar), read_parquet(source))
+        write_parquet(self.target(), table)
+        return {"rows": table.num_rows, "schema": schema_doc(table.schema)}
+
+
+class ScoreMarkets(AkerTask):
+    """Composite scores of every market as of a date, persisted to ``pillar_scores``."""
+
+    as_of = luigi.DateParameter(description="Score as of this date (point-in-time inputs).")
+    weights = luigi.OptionalDictParameter(
+        default=None,
+        description='Pillar weights as JSON, e.g. {"supply":0.4,"jobs":0.3,"urban":0.2,"outdoor":0.1}; '
+        "default AKER_WEIGHTS.",
+    )
+
+    code_modules: ClassVar[tuple[str, ...]] = (
+        "aker_core.scoring.composite",
+        "aker_core.scoring.arrowutil",
+        "aker_tasks.score",
+    )
+
+    def label(self) -> str:
+        """File names start with ``scores``."""
+        return "scores"
+
+    def requires(self) -> dict[str, AkerTask]:
+        """Market names and the four pillars."""
+        reqs: dict[str, AkerTask] = {"markets": FetchSource(dataset="markets", as_of=self.as_of)}
+        reqs.update({p: ScorePillar(pillar=p, as_of=self.as_of) for p in PILLARS})
+        return reqs
+
+    def weights_used(self) -> dict[str, float]:
+        """The normalised weights this task composes with."""
+        return effective_weights(self.weights, self.settings.weights)
+
+    def result_settings(self) -> dict[str, Any]:
+        """Weights (normalised, so equal ratios share a target) and feature flags."""
+        return {**super().result_settings(), "weights": self.weights_used()}
+
+    def complete(self) -> bool:
+        """Complete when the composite target exists and the database holds exactly it."""
+        from aker_tasks.database import scores_persisted
+
+        out = self.output()
+        if not isinstance(out, CacheTarget) or not out.exists():
+            return False
+        return scores_persisted(self.as_of, out.content_hash())
+
+    def execute(self, run: RunContext) -> dict[str, Any]:
+        """Compose (or reuse the cached composite) and replace the as_of's pillar_scores."""
+        import pyarrow.compute as pc
+        from aker_core.markets.persist import upsert_pillar_scores
+        from sqlalchemy import delete
+
+        from aker_core.scoring import compose, join_pillars
+        from aker_data.models import PillarScore
+        from aker_tasks.io import read_parquet, schema_doc, write_parquet
+
+        target = self.target()
+        weights = self.weights_used()
+        if target.exists():
+            # Only the database lost the scores: persist the cached result, do not recompute.
+            self.report("composite cached; persisting to the database")
+            table = read_parquet(target)
+        else:
+            self.report("composing pillar scores")
+            inputs = self.requires()
+            pillars = [read_parquet(inputs[p].target()) for p in PILLARS]
+            self.report(percent=40)
+            table = compose(join_pillars(pillars), weights=weights)
+            names = read_parquet(inputs["markets"].target())
+            idx = pc.index_in(table["msa_id"], value_set=names["msa_id"])
+            table = table.add_column(1, "name", pc.take(names["name"], idx))
+            write_parquet(target, table)
+        self.report(percent=70)
+        self.report(f"persisting {table.num_rows} markets to pillar_scores")
+        # Replace, not merge: markets that left the source must not keep an old score.
+        run.session.execute(delete(PillarScore).where(PillarScore.score_as_of == self.as_of))
+        upsert_pillar_scores(run.session, table, as_of=self.as_of, run_id=run.id, weights=weights)
+        run.session.flush()
+        return {"rows": table.num_rows, "schema": schema_doc(table.schema), "weights": weights}

@@ -1,0 +1,220 @@
+"""The whole graph on the sample and every incremental-rerun case (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aker_data.engine import create_engine_from_url
+from aker_data.models import Lineage, PillarScore, Run
+from aker_tasks import ExportScores, ScoreMarkets
+from aker_tasks.targets import CacheTarget
+from tests.tasks.conftest import build, db_counts, families
+
+AS_OF = dt.date(2024, 6, 1)
+ALL_FAMILIES = ["FetchSource"] * 5 + ["ScoreMarkets"] + ["ScorePillar"] * 4
+
+
+def _scores(url: str) -> dict[str, float | None]:
+    engine = create_engine_from_url(url)
+    with Session(engine) as s:
+        rows = s.execute(select(PillarScore.msa_id, PillarScore.weighted_0_100)
+                         .where(PillarScore.score_as_of == AS_OF)).all()
+    engine.dispose()
+    return {m: w for m, w in rows}
+
+
+def _jobs_scores(url: str) -> dict[str, float | None]:
+    engine = create_engine_from_url(url)
+    with Session(engine) as s:
+        rows = s.execute(select(PillarScore.msa_id, PillarScore.jobs_0_5)
+                         .where(PillarScore.score_as_of == AS_OF)).all()
+    engine.dispose()
+    return {m: w for m, w in rows}
+
+
+def test_cold_run_scores_every_sample_market(source_dir: Path, run_db: str) -> None:
+    """A cold run executes every task and persists one score row per sample market."""
+    done = build(ScoreMarkets(as_of=AS_OF))
+    assert families(done["completed"]) == ALL_FAMILIES
+    markets = pacsv.read_csv(source_dir / "markets.csv").num_rows
+    scores = _scores(run_db)
+    assert len(scores) == markets
+    assert any(v is not None for v in scores.values())
+    counts = db_counts(run_db)
+    assert counts["runs"] == len(ALL_FAMILIES)
+    assert counts["pillar_scores"] == markets
+
+
+def test_every_executed_task_is_a_completed_run_with_lineage(source_dir: Path, run_db: str) -> None:
+    """Each executed task leaves a completed run with input and output lineage rows."""
+    build(ScoreMarkets(as_of=AS_OF))
+    engine = create_engine_from_url(run_db)
+    with Session(engine) as s:
+        runs = s.scalars(select(Run)).all()
+        for run in runs:
+            assert run.status == "completed"
+            assert run.output_hash and run.output_hash.startswith("xxh3_128:")
+            assert run.git_sha == "0123456789abcdef0123456789abcdef01234567"
+            directions = sorted(s.scalars(select(Lineage.direction).where(Lineage.run_id == run.run_id)))
+            assert "output" in directions and "input" in directions
+        fetch_inputs = s.scalars(select(Lineage).join(Run).where(
+            Run.task_family == "FetchSource", Lineage.direction == "input")).all()
+    engine.dispose()
+    assert {row.table for row in fetch_inputs} == {"markets", "market_supply", "market_jobs", "market_urban",
+                                                   "market_outdoors"}
+    assert all(row.source_url and row.source_url.startswith("file://") for row in fetch_inputs)
+
+
+def test_rerun_with_nothing_changed_runs_nothing(source_dir: Path, run_db: str) -> None:
+    """A second run executes no task and adds no database row."""
+    build(ScoreMarkets(as_of=AS_OF))
+    before = db_counts(run_db)
+    done = build(ScoreMarkets(as_of=AS_OF))
+    assert done["completed"] == set()
+    assert families(done["already_done"]) == ["ScoreMarkets"]
+    assert db_counts(run_db) == before
+
+
+def _bump_jobs(source_dir: Path) -> None:
+    path = source_dir / "market_jobs.csv"
+    table = pacsv.read_csv(path)
+    col = table.column_names.index("unemployment_rate")
+    import pyarrow.compute as pc
+
+    table = table.set_column(col, "unemployment_rate", pc.add(table["unemployment_rate"], 2.0))
+    pacsv.write_csv(table, path)
+
+
+def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) -> None:
+    """Changing market_jobs reruns its fetch, the jobs pillar, the composite and the export only."""
+    build(ExportScores(as_of=AS_OF, format="csv"))
+    old_jobs = _jobs_scores(run_db)
+    _bump_jobs(source_dir)
+    done = build(ExportScores(as_of=AS_OF, format="csv"))
+    assert families(done["completed"]) == ["ExportScores", "FetchSource", "ScoreMarkets", "ScorePillar"]
+    assert any("market_jobs" in t for t in done["completed"])
+    assert any("jobs" in t and t.startswith("ScorePillar") for t in done["completed"])
+    new_jobs = _jobs_scores(run_db)
+    # Higher unemployment can only lower the jobs pillar, and must for markets that report it.
+    lowered = [m for m in new_jobs if old_jobs[m] is not None and new_jobs[m] is not None
+               and new_jobs[m] < old_jobs[m]]
+    assert lowered
+    assert all(new_jobs[m] <= old_jobs[m] for m in lowered)
+
+
+def test_changed_weight_setting_reruns_only_composite_and_export(
+    source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new AKER_WEIGHTS value reruns ScoreMarkets and ExportScores, nothing upstream."""
+    build(ExportScores(as_of=AS_OF, format="csv"))
+    monkeypatch.setenv("AKER_WEIGHTS__JOBS", "0.9")
+    done = build(ExportScores(as_of=AS_OF, format="csv"))
+    assert families(done["completed"]) == ["ExportScores", "ScoreMarkets"]
+
+
+def test_weights_parameter_reruns_only_composite(source_dir: Path, run_db: str) -> None:
+    """--weights reruns only the composite and persists the weights it used."""
+    build(ScoreMarkets(as_of=AS_OF))
+    before = _scores(run_db)
+    weights = {"supply": 1.0, "jobs": 0.0, "urban": 0.0, "outdoor": 0.0}
+    done = build(ScoreMarkets(as_of=AS_OF, weights=weights))
+    assert families(done["completed"]) == ["ScoreMarkets"]
+    engine = create_engine_from_url(run_db)
+    with Session(engine) as s:
+        row = s.scalars(select(PillarScore).where(PillarScore.weighted_0_5.is_not(None)).limit(1)).one()
+        assert row.weights == weights
+        assert row.weighted_0_5 == pytest.approx(row.supply_0_5)
+    engine.dispose()
+    assert _scores(run_db) != before
+
+
+def test_equal_weight_ratios_share_a_target(source_dir: Path, run_db: str) -> None:
+    """Weights that normalise to the settings' weights reuse the existing composite target."""
+    build(ScoreMarkets(as_of=AS_OF))
+    first = ScoreMarkets(as_of=AS_OF).output()
+    scaled = {"supply": 3.0, "jobs": 3.0, "urban": 2.0, "outdoor": 2.0}
+    build(ScoreMarkets(as_of=AS_OF, weights=scaled))
+    assert isinstance(first, CacheTarget)
+    assert ScoreMarkets(as_of=AS_OF, weights=scaled).output().path == first.path
+
+
+def test_changed_scoring_code_reruns_scoring(
+    source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new code version of the pillar rules reruns the pillars and everything after them."""
+    build(ScoreMarkets(as_of=AS_OF))
+    import aker_tasks.base as base
+    from aker_tasks.hashing import code_version
+
+    def bumped(*modules: str) -> str:
+        version = code_version(*modules)
+        return version + "-rules-v2" if "aker_core.scoring.rules" in modules else version
+
+    monkeypatch.setattr(base, "code_version", bumped)
+    done = build(ScoreMarkets(as_of=AS_OF))
+    assert families(done["completed"]) == ["ScoreMarkets"] + ["ScorePillar"] * 4
+
+
+def test_lost_database_is_repopulated_from_cache(
+    source_dir: Path, run_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pointing at a new empty database re-persists the cached scores without recomputing."""
+    build(ScoreMarkets(as_of=AS_OF))
+    expected = _scores(run_db)
+    fresh = f"sqlite:///{tmp_path / 'fresh' / 'aker.db'}"
+    monkeypatch.setenv("AKER_POSTGIS_DSN", fresh)
+    done = build(ScoreMarkets(as_of=AS_OF))
+    assert families(done["completed"]) == ["ScoreMarkets"]
+    assert _scores(fresh) == expected
+
+
+def test_same_inputs_give_byte_identical_targets(source_dir: Path, run_db: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two cold runs into different caches write byte-identical parquet files."""
+    build(ScoreMarkets(as_of=AS_OF))
+    first = ScoreMarkets(as_of=AS_OF).output()
+    monkeypatch.setenv("AKER_CACHE_PATH", str(tmp_path / "cache2"))
+    build(ScoreMarkets(as_of=AS_OF))
+    second = ScoreMarkets(as_of=AS_OF).output()
+    assert isinstance(first, CacheTarget) and isinstance(second, CacheTarget)
+    assert first.path != second.path
+    assert Path(first.path).read_bytes() == Path(second.path).read_bytes()
+
+
+def test_two_workers_build_the_graph(source_dir: Path, run_db: str) -> None:
+    """With two worker processes the graph completes and records every run."""
+    done = build(ScoreMarkets(as_of=AS_OF), workers=2)
+    assert families(done["completed"]) == ALL_FAMILIES
+    assert db_counts(run_db)["runs"] == len(ALL_FAMILIES)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_formats(source_dir: Path, run_db: str, fmt: str) -> None:
+    """Each export format holds every market with the composite columns."""
+    build(ExportScores(as_of=AS_OF, format=fmt))
+    target = ExportScores(as_of=AS_OF, format=fmt).output()
+    assert isinstance(target, CacheTarget)
+    scores = ScoreMarkets(as_of=AS_OF).output()
+    assert isinstance(scores, CacheTarget)
+    expected = pq.read_table(scores.path)
+    if fmt == "csv":
+        got = pacsv.read_csv(target.path)
+    elif fmt == "parquet":
+        got = pq.read_table(target.path)
+    else:
+        import orjson
+
+        lines = Path(target.path).read_bytes().splitlines()
+        assert len(lines) == expected.num_rows
+        first = orjson.loads(lines[0])
+        assert set(first) == set(expected.column_names)
+        return
+    assert got.num_rows == expected.num_rows
+    assert got.column_names == expected.column_names

@@ -1,0 +1,99 @@
+"""Sidecars, content hashes, cache keys and atomic writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from aker_tasks import ExportScores, FetchSource, ScoreMarkets, ScorePillar
+from aker_tasks.hashing import code_version, file_hash
+from aker_tasks.targets import PARQUET, CacheTarget
+from tests.tasks.conftest import BuildFailed, build
+
+AS_OF = dt.date(2024, 6, 1)
+
+
+def _target(task: object) -> CacheTarget:
+    out = task.output()  # type: ignore[attr-defined]
+    assert isinstance(out, CacheTarget) and out.exists()
+    return out
+
+
+def test_sidecar_describes_the_target(source_dir: Path, run_db: str) -> None:
+    """The sidecar records content type, schema, rows, hash, task, inputs and provenance."""
+    build(ScoreMarkets(as_of=AS_OF))
+    target = _target(ScorePillar(pillar="jobs", as_of=AS_OF))
+    meta = orjson.loads(target.sidecar_path.read_bytes())
+    assert meta["content_type"] == PARQUET
+    assert meta["content_hash"] == file_hash(target.path)
+    assert meta["rows"] == pq.read_metadata(target.path).num_rows
+    assert [c["name"] for c in meta["schema"]] == ["msa_id", "jobs_0_5"]
+    assert meta["task"] == {"family": "ScorePillar", "params": {"pillar": "jobs", "as_of": "2024-06-01"}}
+    fetch = _target(FetchSource(dataset="market_jobs", as_of=AS_OF))
+    assert meta["inputs"] == {"0": fetch.content_hash()}
+    assert meta["git_sha"] == "0123456789abcdef0123456789abcdef01234567"
+    for key in ("run_id", "config_hash", "code_version", "created_at", "cache_key"):
+        assert meta[key]
+    assert meta["cache_key"].startswith(Path(target.path).stem.split("-", 1)[1])
+
+
+def test_fetch_sidecar_records_source(source_dir: Path, run_db: str) -> None:
+    """A fetch sidecar names the source URI, file and the source's own content hash."""
+    build(FetchSource(dataset="market_urban", as_of=AS_OF))
+    meta = _target(FetchSource(dataset="market_urban", as_of=AS_OF)).sidecar()
+    src = source_dir / "market_urban.csv"
+    assert meta["source"]["uri"] == str(source_dir)
+    assert meta["source"]["location"] == src.as_uri()
+    assert meta["source"]["content_hash"] == file_hash(src)
+    assert meta["inputs"] == {"source": file_hash(src)}
+
+
+def test_export_sidecar_content_type(source_dir: Path, run_db: str) -> None:
+    """Exports carry their own content type."""
+    build(ExportScores(as_of=AS_OF, format="csv"))
+    assert _target(ExportScores(as_of=AS_OF, format="csv")).sidecar()["content_type"] == "text/csv"
+
+
+def test_outputs_live_under_cache_path(source_dir: Path, run_db: str, tmp_path: Path) -> None:
+    """Every target is a file under AKER_CACHE_PATH."""
+    build(ScoreMarkets(as_of=AS_OF))
+    assert Path(_target(ScoreMarkets(as_of=AS_OF)).path).is_relative_to(tmp_path / "cache")
+
+
+def test_failed_write_leaves_no_target(source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task that fails mid-write leaves neither a target nor a half-written file that looks complete."""
+    import aker_tasks.io as io
+
+    real = io.pq.write_table
+
+    def crash(table: object, where: str, **kwargs: object) -> None:
+        real(table, where, **kwargs)
+        Path(where).write_bytes(Path(where).read_bytes()[:100])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(io.pq, "write_table", crash)
+    with pytest.raises(BuildFailed):
+        build(FetchSource(dataset="market_jobs", as_of=AS_OF))
+    target = FetchSource(dataset="market_jobs", as_of=AS_OF).output()
+    assert isinstance(target, CacheTarget)
+    assert not target.exists()
+    assert not Path(target.path).exists()
+    leftovers = list(Path(target.path).parent.glob("*")) if Path(target.path).parent.exists() else []
+    assert leftovers == []
+
+
+def test_code_version_tracks_file_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Editing a module's source changes its code version."""
+    pkg = tmp_path / "codepkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "rules.py").write_text("A = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = code_version("codepkg.rules")
+    (pkg / "rules.py").write_text("A = 2\n")
+    code_version.cache_clear()
+    assert code_version("codepkg.rules") != first
