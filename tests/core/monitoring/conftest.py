@@ -161,6 +161,19 @@ def populated(engine: Engine, db_url: str, session_factory: sessionmaker[Session
     return db_url
 
 
+@pytest.fixture
+def populated_sqlite(sqlite_url: str) -> Iterator[str]:
+    """Like :func:`populated`, on SQLite only (for slow tests where one backend is enough)."""
+    from aker_data.engine import create_engine_from_url
+    from aker_data.migrate import upgrade
+
+    eng = create_engine_from_url(sqlite_url)
+    upgrade(eng)
+    make_runs(sessionmaker(bind=eng), sqlite_url)
+    yield sqlite_url
+    eng.dispose()
+
+
 def binary_or_skip(name: str) -> str:
     """Path of executable ``name``, or skip the test saying which Debian package provides it."""
     path = shutil.which(name)
