@@ -1,0 +1,89 @@
+"""Where source datasets live: resolving a source URI, finding a dataset file, hashing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import xxhash
+
+from aker_core.exceptions import DataValidationError
+from aker_core.sources.schema import DATASETS
+
+__all__ = ["DATABASE_SOURCE", "SAMPLE_DIR", "content_hash", "dataset_path", "resolve_source_dir"]
+
+#: The bundled sample datasets (CSV, reviewable in git).
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample" / "data"
+
+#: ``source_uri`` meaning "read the market_* tables of the run database".
+DATABASE_SOURCE = "database"
+
+#: Read size of :func:`content_hash`; large enough to amortise calls, small enough for any RAM.
+HASH_CHUNK_BYTES = 8 * 1024 * 1024
+
+
+def resolve_source_dir(source_uri: str) -> Path:
+    """The directory a file-based ``source_uri`` points to.
+
+    Args:
+        source_uri: ``'sample'`` (the bundled sample), a directory path or a ``file://`` URL.
+
+    Raises:
+        DataValidationError: ``'database'`` (not a directory), another URL scheme, or a path that
+            does not exist or is not a directory.
+    """
+    uri = source_uri.strip()
+    if uri == "sample":
+        return SAMPLE_DIR
+    if uri == DATABASE_SOURCE:
+        raise DataValidationError(
+            "source_uri 'database' reads the market_* tables, not files; use read_table_from_db()"
+        )
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise DataValidationError(f"file:// URL {uri!r} names a remote host; only local files are supported")
+        path = Path(unquote(parsed.path))
+    elif parsed.scheme and len(parsed.scheme) > 1:  # one letter = a Windows drive, not a scheme
+        raise DataValidationError(
+            f"unsupported source URI scheme {parsed.scheme!r} in {uri!r}: "
+            "use 'sample', 'database', a directory or a file:// URL"
+        )
+    else:
+        path = Path(uri)
+    path = path.expanduser()
+    if not path.exists():
+        raise DataValidationError(f"source directory {str(path)!r} (from {uri!r}) does not exist")
+    if not path.is_dir():
+        raise DataValidationError(f"source {str(path)!r} (from {uri!r}) is not a directory")
+    return path.resolve()
+
+
+def dataset_path(source_dir: str | Path, name: str) -> Path:
+    """The file holding dataset ``name`` in ``source_dir``: ``<name>.parquet`` or ``<name>.csv``.
+
+    Raises:
+        DataValidationError: unknown dataset, neither file present, or both present (ambiguous).
+    """
+    if name not in DATASETS:
+        raise DataValidationError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+    directory = Path(source_dir)
+    found = [p for p in (directory / f"{name}.parquet", directory / f"{name}.csv") if p.is_file()]
+    if not found:
+        raise DataValidationError(
+            f"dataset {name!r} not found in {str(directory)!r}: expected {name}.parquet or {name}.csv"
+        )
+    if len(found) > 1:
+        raise DataValidationError(
+            f"dataset {name!r} is ambiguous in {str(directory)!r}: both {name}.parquet and {name}.csv exist; remove one"
+        )
+    return found[0]
+
+
+def content_hash(path: str | Path) -> str:
+    """xxh3-128 (hex) of the file's bytes, read in chunks so any size fits in memory."""
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return str(digest.hexdigest())

@@ -1,0 +1,46 @@
+"""The canonical schemas of the five source datasets.
+
+Metric columns come from :mod:`aker_core.scoring.rules` so a new metric needs one edit there.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from aker_core.scoring.rules import FLAG_COLUMNS, METRIC_COLUMNS
+
+__all__ = ["DATASETS", "KEY_COLUMNS", "MARKETS", "SCHEMAS", "SOURCE_TABLES", "metric_columns"]
+
+#: The dataset listing the markets themselves.
+MARKETS = "markets"
+
+#: Source tables with per-vintage metrics, in pillar order.
+SOURCE_TABLES: tuple[str, ...] = tuple(METRIC_COLUMNS)
+
+#: Every dataset a source directory holds.
+DATASETS: tuple[str, ...] = (MARKETS, *SOURCE_TABLES)
+
+#: Columns that identify a row (unique together).
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    MARKETS: ("msa_id",),
+    **{t: ("msa_id", "data_vintage") for t in SOURCE_TABLES},
+}
+
+
+def metric_columns(dataset: str) -> tuple[str, ...]:
+    """The metric columns of ``dataset`` (none for ``markets``)."""
+    return METRIC_COLUMNS.get(dataset, ())
+
+
+def _schema(dataset: str) -> pa.Schema:
+    if dataset == MARKETS:
+        return pa.schema([("msa_id", pa.string()), ("name", pa.string())])
+    flags = set(FLAG_COLUMNS[dataset])
+    return pa.schema(
+        [("msa_id", pa.string()), ("data_vintage", pa.date32())]
+        + [(m, pa.bool_() if m in flags else pa.float64()) for m in METRIC_COLUMNS[dataset]]
+    )
+
+
+#: Dataset -> canonical Arrow schema (column order included).
+SCHEMAS: dict[str, pa.Schema] = {d: _schema(d) for d in DATASETS}
