@@ -152,19 +152,12 @@ class AkerCollector(Collector):
                 if url.get_backend_name() == "sqlite":
                     path = url.database
                     # A read-only observer must not create an empty database file (or its folder).
-                    if (
-                        path
-                        and path != ":memory:"
-                        and not path.startswith("file:")
-                        and not Path(path).is_file()
-                    ):
+                    if path and path != ":memory:" and not path.startswith("file:") and not Path(path).is_file():
                         raise FileNotFoundError(f"SQLite database file {path} does not exist")
                     self._engine = create_engine_from_url(url)
                 else:
                     connect_timeout = max(1, int(self._timeout))
-                    self._engine = create_engine_from_url(
-                        url, connect_args={"connect_timeout": connect_timeout}
-                    )
+                    self._engine = create_engine_from_url(url, connect_args={"connect_timeout": connect_timeout})
             return self._engine
 
     def _query(self) -> _Snapshot:
@@ -238,7 +231,10 @@ class AkerCollector(Collector):
         # Driver messages may quote the DSN or a conninfo string: mask both the known URL and
         # anything that looks like inline credentials.
         secrets = [*self._secrets, self._url]
-        password = make_url(self._url).password if "://" in self._url else None
+        try:
+            password = make_url(self._url).password
+        except Exception:  # unparseable URL: it is masked whole above
+            password = None
         if password:
             secrets.append(str(password))
         return redact(f"{type(error).__name__}: {message}"[:500], sorted(secrets, key=len, reverse=True))
@@ -249,9 +245,7 @@ class AkerCollector(Collector):
             changed, self._last_error = reason != self._last_error, reason
         # Logged once per distinct failure, not on every scrape of a long outage.
         level = logging.WARNING if changed else logging.DEBUG
-        log.log(
-            level, "run database %s unavailable, reporting aker_database_up 0: %s", self._masked_url, reason
-        )
+        log.log(level, "run database %s unavailable, reporting aker_database_up 0: %s", self._masked_url, reason)
 
     def _report_up(self) -> None:
         with self._lock:
@@ -259,9 +253,7 @@ class AkerCollector(Collector):
         if was_down:
             log.info("run database %s reachable again", self._masked_url)
 
-    def _families(
-        self, snap: _Snapshot | None, elapsed: float, *, describe: bool = False
-    ) -> Iterator[Metric]:
+    def _families(self, snap: _Snapshot | None, elapsed: float, *, describe: bool = False) -> Iterator[Metric]:
         build = GaugeMetricFamily(
             "aker_build_info", "Version and git SHA of the running aker code.", labels=["version", "git_sha"]
         )

@@ -132,3 +132,19 @@ def test_nearest_rank_quantiles() -> None:
     assert _quantile(values, 0.9) == 10.0
     assert _quantile(values, 1.0) == 10.0
     assert _quantile([7.0], 0.5) == 7.0
+
+
+def test_scrape_query_count_is_bounded(populated: str) -> None:
+    """A scrape issues 6 statements plus 2 per task family (plus SET on PostgreSQL), whatever the history."""
+    from sqlalchemy import event
+
+    registry, collector = _registry(populated)
+    statements: list[str] = []
+    event.listen(collector._get_engine(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        registry.get_sample_value("aker_database_up")
+        families = 3  # A, B and runs without a family
+        setup = 1 if populated.startswith("postgresql") else 0
+        assert len(statements) == setup + 6 + 2 * families
+    finally:
+        collector.close()
