@@ -16,6 +16,7 @@ from __future__ import annotations
 from aker_core.scoring import rules
 from aker_core.scoring.asof import AsOf, latest_as_of, parse_as_of
 from aker_core.scoring.composite import PILLAR_COLUMNS, WeightsLike, compose, join_pillars, normalise_weights
+from aker_core.scoring.markets import score_markets
 from aker_core.scoring.normalize import robust_minmax
 from aker_core.scoring.pillars import metric_fraction, score_pillar
 from aker_core.scoring.rules import METRICS_BY_PILLAR, PILLAR_TABLES, RULES
@@ -35,5 +36,6 @@ __all__ = [
     "parse_as_of",
     "robust_minmax",
     "rules",
+    "score_markets",
     "score_pillar",
 ]
