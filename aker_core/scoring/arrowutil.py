@@ -50,11 +50,7 @@ def as_float64(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     Raises:
         ScoringError: the column is neither numeric nor boolean.
     """
-    if not (
-        pa.types.is_floating(column.type)
-        or pa.types.is_integer(column.type)
-        or pa.types.is_boolean(column.type)
-    ):
+    if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type) or pa.types.is_boolean(column.type)):
         raise ScoringError(f"expected a numeric or boolean column, got {column.type}")
     if column.type != pa.float64():
         column = pc.cast(column, pa.float64())

@@ -73,9 +73,7 @@ def latest_as_of(table: pa.Table, as_of: object) -> pa.Table:
     day = parse_as_of(as_of)
     for column in ("msa_id", "data_vintage"):
         if column not in table.column_names:
-            raise ScoringError(
-                f"point-in-time filter needs a {column!r} column; table has {table.column_names}"
-            )
+            raise ScoringError(f"point-in-time filter needs a {column!r} column; table has {table.column_names}")
     vintage = table.column("data_vintage")
     if not pa.types.is_date32(vintage.type):
         vintage = pc.cast(vintage, pa.date32())

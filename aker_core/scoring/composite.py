@@ -56,14 +56,10 @@ def normalise_weights(weights: WeightsLike | None = None) -> dict[str, float]:
     keys = set(weights)
     unknown = sorted(str(k) for k in keys - set(PILLARS))
     if unknown:
-        raise ScoringError(
-            f"unknown weight key(s) {', '.join(unknown)}; expected exactly {', '.join(PILLARS)}"
-        )
+        raise ScoringError(f"unknown weight key(s) {', '.join(unknown)}; expected exactly {', '.join(PILLARS)}")
     absent = [p for p in PILLARS if p not in keys]
     if absent:
-        raise ScoringError(
-            f"missing weight key(s) {', '.join(absent)}; expected exactly {', '.join(PILLARS)}"
-        )
+        raise ScoringError(f"missing weight key(s) {', '.join(absent)}; expected exactly {', '.join(PILLARS)}")
     for key, value in weights.items():
         # pydantic's lax mode would take True as 1.0 and "0.3" as 0.3; a weight must be a number.
         if isinstance(value, bool) or not isinstance(value, int | float):

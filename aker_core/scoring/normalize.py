@@ -43,9 +43,7 @@ def robust_minmax(
         and math.isfinite(p_high)
         and 0.0 <= p_low < p_high <= 1.0
     ):
-        raise ScoringError(
-            f"percentiles must satisfy 0 <= p_low < p_high <= 1, got p_low={p_low!r}, p_high={p_high!r}"
-        )
+        raise ScoringError(f"percentiles must satisfy 0 <= p_low < p_high <= 1, got p_low={p_low!r}, p_high={p_high!r}")
     if isinstance(values, pa.ChunkedArray | pa.Array):
         values = values.to_numpy(zero_copy_only=False)
     array = np.asarray(values, dtype=np.float64)

@@ -63,9 +63,7 @@ def score_pillar(pillar: str, table: pa.Table) -> pa.Table:
     table = sort_by_msa_id(table.select(["msa_id", *(r.metric for r in rules)]))
     ids = table.column("msa_id").combine_chunks()
     if not is_sorted_unique(ids):
-        raise ScoringError(
-            f"pillar {pillar!r}: msa_id must be unique (filter to one vintage per market first)"
-        )
+        raise ScoringError(f"pillar {pillar!r}: msa_id must be unique (filter to one vintage per market first)")
     total = np.zeros(table.num_rows, dtype=np.float64)
     absent = np.zeros(table.num_rows, dtype=np.int32)
     for rule in rules:

@@ -131,9 +131,7 @@ RULES: tuple[MetricRule, ...] = (
 )
 
 #: Pillar -> its rules, in table order.
-RULES_BY_PILLAR: dict[str, tuple[MetricRule, ...]] = {
-    p: tuple(r for r in RULES if r.pillar == p) for p in PILLARS
-}
+RULES_BY_PILLAR: dict[str, tuple[MetricRule, ...]] = {p: tuple(r for r in RULES if r.pillar == p) for p in PILLARS}
 
 #: Pillar -> metric column names, in table order.
 METRICS_BY_PILLAR: dict[str, tuple[str, ...]] = {
@@ -145,8 +143,7 @@ METRIC_COLUMNS: dict[str, tuple[str, ...]] = {PILLAR_TABLES[p]: m for p, m in ME
 
 #: Source table -> its boolean (flag) columns; every other metric column is float64.
 FLAG_COLUMNS: dict[str, tuple[str, ...]] = {
-    PILLAR_TABLES[p]: tuple(r.metric for r in rules if r.kind == "flag")
-    for p, rules in RULES_BY_PILLAR.items()
+    PILLAR_TABLES[p]: tuple(r.metric for r in rules if r.kind == "flag") for p, rules in RULES_BY_PILLAR.items()
 }
 
 
