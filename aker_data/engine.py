@@ -7,6 +7,7 @@ one with the per-backend settings aker relies on.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,16 @@ def normalise_url(url: str | URL) -> URL:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     try:
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL is a property of the file: set it once. Switching needs an exclusive lock that
+        # SQLite may refuse without waiting while another process writes; that process's
+        # connection (or the next one) sets it, so a refusal here is harmless.
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                pass
         # WAL is crash-safe with NORMAL; FULL would fsync every commit for no gain here.
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:

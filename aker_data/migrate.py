@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -59,17 +62,35 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
 def ensure_schema(engine: Engine, *, auto_upgrade: bool = False) -> None:
     """Make sure the database is at head, upgrading it if ``auto_upgrade`` is set.
 
+    Concurrent callers on one SQLite file (Luigi worker processes) serialise on an advisory
+    ``flock`` beside the file and re-check after acquiring it, so exactly one migrates.
+
     Raises:
         SchemaOutOfDateError: the schema is behind and ``auto_upgrade`` is off.
     """
-    current = current_revision(engine)
     head = head_revision()
-    if current == head:
+    if current_revision(engine) == head:
         return
-    if auto_upgrade:
-        upgrade(engine)
+    if not auto_upgrade:
+        current = current_revision(engine)
+        raise SchemaOutOfDateError(
+            f"database schema is at {current or 'nothing (empty database)'}, code expects {head}: "
+            "run `alembic upgrade head`"
+        )
+    with _migration_lock(engine):
+        if current_revision(engine) != head:
+            upgrade(engine)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        yield
         return
-    raise SchemaOutOfDateError(
-        f"database schema is at {current or 'nothing (empty database)'}, code expects {head}: "
-        "run `alembic upgrade head`"
-    )
+    with open(f"{database}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -39,14 +39,14 @@ class AkerTask(luigi.Task):
 
     #: Modules (or packages) whose source is this task's logic; their hash is the code version.
     code_modules: ClassVar[tuple[str, ...]] = ()
+    #: Significant parameters already represented by another key part (e.g. weights, which
+    #: enter the key normalised), left out so that equivalent values share one target.
+    key_excludes: ClassVar[tuple[str, ...]] = ()
     #: Content type of the output file.
     content_type: ClassVar[str] = PARQUET
     #: File extension of the output file.
     extension: ClassVar[str] = "parquet"
 
-    # Not annotated: luigi's mypy plugin would take an annotated attribute for a parameter.
-    _resolved_output = None
-    _key_parts = None
 
     # --- identity -------------------------------------------------------------------------
     @property
@@ -93,19 +93,14 @@ class AkerTask(luigi.Task):
             return None
         return {
             "family": self.get_task_family(),
-            "params": self.to_str_params(only_significant=True),
+            "params": {k: v for k, v in self.to_str_params(only_significant=True).items()
+                       if k not in self.key_excludes},
             "code_version": code_version(*self.code_modules) if self.code_modules else "",
             "inputs": inputs,
             "settings": self.result_settings(),
         }
 
-    def output(self) -> CacheTarget | PendingTarget:
-        """The content-addressed target, or a pending one while inputs are missing."""
-        if isinstance(self._resolved_output, CacheTarget):
-            return self._resolved_output
-        parts = self.key_parts()
-        if parts is None:
-            return PendingTarget(f"{self.task_id}: inputs not built yet")
+    def _target_for(self, parts: dict[str, Any]) -> CacheTarget:
         key = cache_key(parts)
         path = (
             self.settings.cache_path
@@ -114,9 +109,18 @@ class AkerTask(luigi.Task):
             / self.as_of_dir()
             / f"{self.label()}-{key[:20]}.{self.extension}"
         )
-        self._resolved_output = CacheTarget(path, self.content_type)
-        self._key_parts = parts
-        return self._resolved_output
+        return CacheTarget(path, self.content_type)
+
+    def output(self) -> CacheTarget | PendingTarget:
+        """The content-addressed target, or a pending one while inputs are missing.
+
+        Recomputed on every call (not cached on the instance): Luigi reuses task instances, and
+        a key remembered from before an input changed would point at a stale result.
+        """
+        parts = self.key_parts()
+        if parts is None:
+            return PendingTarget(f"{self.task_id}: inputs not built yet")
+        return self._target_for(parts)
 
     def target(self) -> CacheTarget:
         """The resolved output target (only valid once inputs exist, e.g. inside run())."""
@@ -136,13 +140,12 @@ class AkerTask(luigi.Task):
         if percent is not None and callable(progress):
             progress(percent)
 
-    def execute(self, run: RunContext) -> dict[str, Any]:
+    def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Compute and write :meth:`target`; return extra sidecar fields (e.g. rows, schema)."""
         raise NotImplementedError
 
-    def provenance(self, run: RunContext) -> dict[str, Any]:
-        """Sidecar fields every target carries."""
-        parts = self._key_parts or self.key_parts() or {}
+    def provenance(self, run: RunContext, parts: dict[str, Any]) -> dict[str, Any]:
+        """Sidecar fields every target carries, from the key parts the target was named by."""
         return {
             "task": {"family": self.get_task_family(), "params": parts.get("params", {})},
             "inputs": parts.get("inputs", {}),
@@ -178,7 +181,10 @@ class AkerTask(luigi.Task):
         from aker_core.run import RunContext
         from aker_tasks.database import run_engine
 
-        target = self.target()
+        parts = self.key_parts()
+        if parts is None:
+            raise RuntimeError(f"{self.task_id}: run before its inputs were built")
+        target = self._target_for(parts)
         started = time.perf_counter()
         params = self.to_str_params(only_significant=True)
         self.report(f"running {self.get_task_family()} {params}")
@@ -190,10 +196,10 @@ class AkerTask(luigi.Task):
         ) as run:
             self.log_inputs(run)
             with log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)):
-                extra = self.execute(run)
+                extra = self.execute(run, target)
             # A target that already existed (re-persisting a cached result) keeps the sidecar
             # of the run that made it.
-            meta = target.sidecar() if target.exists() else target.write_sidecar(self.provenance(run) | extra)
+            meta = target.sidecar() if target.exists() else target.write_sidecar(self.provenance(run, parts) | extra)
             run.set_output_hash(str(meta["content_hash"]))
             run.log_lineage(
                 table=self.get_task_family(),

@@ -8,7 +8,7 @@ import luigi
 
 from aker_tasks.base import AkerTask
 from aker_tasks.score import ScoreMarkets
-from aker_tasks.targets import PARQUET, atomic_path
+from aker_tasks.targets import PARQUET, CacheTarget, atomic_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,6 +51,7 @@ class ExportScores(AkerTask):
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
     weights = luigi.OptionalDictParameter(default=None, description="Weights of the ScoreMarkets to export.")
 
+    key_excludes: ClassVar[tuple[str, ...]] = ("weights",)
     code_modules: ClassVar[tuple[str, ...]] = ("aker_tasks.export",)
 
     @property
@@ -71,12 +72,11 @@ class ExportScores(AkerTask):
         """The composite to export."""
         return ScoreMarkets(as_of=self.as_of, weights=self.weights)
 
-    def execute(self, run: RunContext) -> dict[str, Any]:
+    def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Write the export atomically through the target's temporary path."""
         from aker_tasks.io import read_parquet, schema_doc
 
         table = read_parquet(self.requires().target())
-        target = self.target()
         with atomic_path(target) as tmp:
             _write(table, str(self.format), tmp)
         return {"rows": table.num_rows, "schema": schema_doc(table.schema)}

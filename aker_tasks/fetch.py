@@ -11,6 +11,7 @@ import luigi
 
 from aker_tasks.base import AkerTask
 from aker_tasks.hashing import file_hash, hash_bytes
+from aker_tasks.targets import CacheTarget
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -87,7 +88,7 @@ class FetchSource(AkerTask):
             hash=(self.input_hashes() or {}).get("source"),
         )
 
-    def execute(self, run: RunContext) -> dict[str, Any]:
+    def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Read, validate, apply the point-in-time rule and write the parquet target."""
         from aker_core.scoring import latest_as_of
         from aker_core.sources import read_dataset
@@ -103,7 +104,7 @@ class FetchSource(AkerTask):
         # markets has no vintages: it is the same at every date.
         has_vintages = "data_vintage" in table.column_names
         table = latest_as_of(table, self.as_of) if has_vintages else table.sort_by("msa_id")
-        write_parquet(self.target(), table)
+        write_parquet(target, table)
         return {
             "rows": table.num_rows,
             "rows_in": raw_rows,

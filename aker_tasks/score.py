@@ -74,7 +74,7 @@ class ScorePillar(AkerTask):
         """The pillar's source dataset."""
         return FetchSource(dataset=PILLAR_DATASETS[str(self.pillar)], as_of=self.as_of)
 
-    def execute(self, run: RunContext) -> dict[str, Any]:
+    def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Score the fetched rows and write the pillar parquet."""
         from aker_core.scoring import score_pillar
         from aker_tasks.io import read_parquet, schema_doc, write_parquet
@@ -83,7 +83,7 @@ class ScorePillar(AkerTask):
         assert isinstance(source, CacheTarget)
         self.report(f"scoring {self.pillar}")
         table = score_pillar(str(self.pillar), read_parquet(source))
-        write_parquet(self.target(), table)
+        write_parquet(target, table)
         return {"rows": table.num_rows, "schema": schema_doc(table.schema)}
 
 
@@ -97,6 +97,7 @@ class ScoreMarkets(AkerTask):
         "default AKER_WEIGHTS.",
     )
 
+    key_excludes: ClassVar[tuple[str, ...]] = ("weights",)
     code_modules: ClassVar[tuple[str, ...]] = (
         "aker_core.scoring.composite",
         "aker_core.scoring.arrowutil",
@@ -130,17 +131,16 @@ class ScoreMarkets(AkerTask):
             return False
         return scores_persisted(self.as_of, out.content_hash())
 
-    def execute(self, run: RunContext) -> dict[str, Any]:
+    def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Compose (or reuse the cached composite) and replace the as_of's pillar_scores."""
         import pyarrow.compute as pc
-        from aker_core.markets.persist import upsert_pillar_scores
         from sqlalchemy import delete
 
+        from aker_core.markets.persist import upsert_pillar_scores
         from aker_core.scoring import compose, join_pillars
         from aker_data.models import PillarScore
         from aker_tasks.io import read_parquet, schema_doc, write_parquet
 
-        target = self.target()
         weights = self.weights_used()
         if target.exists():
             # Only the database lost the scores: persist the cached result, do not recompute.

@@ -19,8 +19,9 @@ AS_OF = dt.date(2024, 6, 1)
 
 
 def _edit_cell(path: Path, column: str, row: int, value: str) -> None:
+    """Set one cell (row 1 = first data row) as raw text, so invalid values can be written."""
     lines = path.read_text().splitlines()
-    header = lines[0].split(",")
+    header = [c.strip('"') for c in lines[0].split(",")]
     cells = lines[row].split(",")
     cells[header.index(column)] = value
     lines[row] = ",".join(cells)

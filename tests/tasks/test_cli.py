@@ -45,7 +45,7 @@ def test_luigi_command_exits_nonzero_on_bad_input(source_dir: Path, tmp_path: Pa
     """A source with text in a metric column makes the command exit with task_failed (30)."""
     path = source_dir / "market_supply.csv"
     lines = path.read_text().splitlines()
-    header = lines[0].split(",")
+    header = [c.strip('"') for c in lines[0].split(",")]
     col = header.index("vacancy_rate")
     cells = lines[1].split(",")
     cells[col] = "n/a%"
