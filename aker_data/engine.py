@@ -6,6 +6,7 @@ one with the per-backend settings aker relies on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -41,10 +42,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         # SQLite may refuse without waiting while another process writes; that process's
         # connection (or the next one) sets it, so a refusal here is harmless.
         if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            try:
+            with contextlib.suppress(sqlite3.OperationalError):
                 cursor.execute("PRAGMA journal_mode=WAL")
-            except sqlite3.OperationalError:
-                pass
         # WAL is crash-safe with NORMAL; FULL would fsync every commit for no gain here.
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:

@@ -36,7 +36,9 @@ def _reset_process_caches() -> None:
     dispose_engines()
 
 
-def build(tasks: Iterable[luigi.Task] | luigi.Task, *, workers: int = 1, expect_success: bool = True) -> dict[str, set[str]]:
+def build(
+    tasks: Iterable[luigi.Task] | luigi.Task, *, workers: int = 1, expect_success: bool = True
+) -> dict[str, set[str]]:
     """Run tasks like `luigi` does and return {status: task ids}; raise unless SUCCESS (by default)."""
     _reset_process_caches()
     task_list = [tasks] if isinstance(tasks, luigi.Task) else list(tasks)
