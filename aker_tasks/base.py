@@ -29,7 +29,31 @@ from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget
 if TYPE_CHECKING:
     from aker_core.run import RunContext
 
-__all__ = ["AkerTask"]
+__all__ = ["AkerTask", "preload_runtime"]
+
+#: What an executing task needs, loaded before workers fork (see :meth:`AkerTask.complete`).
+RUNTIME_MODULES: tuple[str, ...] = (
+    "pyarrow.parquet",
+    "pyarrow.csv",
+    "pyarrow.compute",
+    "aker_core.scoring.markets",
+    "aker_core.sources.reader",
+    "aker_core.markets.persist",
+    "aker_core.run",
+    "aker_core.logging",
+    "aker_data.migrate",
+    "sqlalchemy.orm",
+)
+
+
+def preload_runtime() -> None:
+    """Import :data:`RUNTIME_MODULES` (idempotent; cheap after the first call)."""
+    import importlib
+    import sys
+
+    for name in RUNTIME_MODULES:
+        if name not in sys.modules:
+            importlib.import_module(name)
 
 logger = logging.getLogger("aker_tasks")
 
@@ -128,6 +152,22 @@ class AkerTask(luigi.Task):
         if not isinstance(out, CacheTarget):
             raise RuntimeError(f"{self.task_id}: output requested before its inputs were built")
         return out
+
+    def complete(self) -> bool:
+        """Luigi's check; when something will run, load the heavy libraries once, up front.
+
+        With ``--workers N`` Luigi forks a process per task: modules loaded in the parent before
+        the fork are shared, whereas each child would otherwise import pyarrow and SQLAlchemy
+        again. A fully cached run never gets here with ``False`` and stays light.
+        """
+        done = self.is_built()
+        if not done:
+            preload_runtime()
+        return done
+
+    def is_built(self) -> bool:
+        """Whether the output exists (subclasses add other conditions, e.g. persisted rows)."""
+        return bool(super().complete())
 
     # --- execution ------------------------------------------------------------------------
     def report(self, message: str | None = None, percent: int | None = None) -> None:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Date, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from aker_core.config import get_settings
 from aker_data.engine import get_engine, normalise_url
-from aker_data.migrate import ensure_schema
-from aker_data.models import PillarScore, Run
 
 __all__ = ["run_engine", "scores_persisted"]
 
 
 @lru_cache(maxsize=1)
 def _checked(url: str) -> Engine:
+    from aker_data.migrate import ensure_schema  # alembic: only paid when a task runs
+
     engine = get_engine(url)
     # The embedded SQLite default belongs to this cache, so aker may create/upgrade it; a
     # shared server's schema only changes through an explicit `alembic upgrade head`.
@@ -42,12 +42,11 @@ def scores_persisted(as_of: dt.date, output_hash: str) -> bool:
     False (the task then reruns and reports the real error).
     """
     engine = get_engine(get_settings().database_url)
-    query = (
-        select(Run.output_hash)
-        .join(PillarScore, PillarScore.run_id == Run.run_id)
-        .where(PillarScore.score_as_of == as_of, Run.status == "completed")
-        .limit(1)
-    )
+    # Plain SQL: this runs on every cached invocation, which should not load the ORM.
+    query = text(
+        "SELECT r.output_hash FROM pillar_scores AS p JOIN runs AS r ON r.run_id = p.run_id "
+        "WHERE p.score_as_of = :as_of AND r.status = 'completed' LIMIT 1"
+    ).bindparams(bindparam("as_of", value=as_of, type_=Date))
     try:
         with engine.connect() as conn:
             held = conn.execute(query).scalar_one_or_none()

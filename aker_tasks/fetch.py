@@ -63,7 +63,7 @@ class FetchSource(AkerTask):
         Raises:
             DataValidationError: the source directory or dataset file does not exist.
         """
-        from aker_core.sources import dataset_path, resolve_source_dir
+        from aker_core.sources.location import dataset_path, resolve_source_dir
 
         return dataset_path(resolve_source_dir(self.source_uri()), str(self.dataset))
 

@@ -122,8 +122,8 @@ class ScoreMarkets(AkerTask):
         """Weights (normalised, so equal ratios share a target) and feature flags."""
         return {**super().result_settings(), "weights": self.weights_used()}
 
-    def complete(self) -> bool:
-        """Complete when the composite target exists and the database holds exactly it."""
+    def is_built(self) -> bool:
+        """Built when the composite target exists and the database holds exactly it."""
         from aker_tasks.database import scores_persisted
 
         out = self.output()

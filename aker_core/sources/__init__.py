@@ -8,17 +8,39 @@ naming dataset, file, column and offending rows.
 
 from __future__ import annotations
 
-from aker_core.sources.database import read_table_from_db
-from aker_core.sources.location import (
-    DATABASE_SOURCE,
-    SAMPLE_DIR,
-    content_hash,
-    dataset_path,
-    resolve_source_dir,
-)
-from aker_core.sources.reader import read_dataset
-from aker_core.sources.schema import DATASETS, KEY_COLUMNS, MARKETS, SCHEMAS, SOURCE_TABLES
-from aker_core.sources.validate import validate_table
+from typing import TYPE_CHECKING
+
+from aker_core.lazy import lazy_exports
+
+if TYPE_CHECKING:  # real imports for type checkers; at run time names load on first use
+    from aker_core.sources.database import read_table_from_db
+    from aker_core.sources.location import (
+        DATABASE_SOURCE,
+        SAMPLE_DIR,
+        content_hash,
+        dataset_path,
+        resolve_source_dir,
+    )
+    from aker_core.sources.reader import read_dataset
+    from aker_core.sources.schema import DATASETS, KEY_COLUMNS, MARKETS, SCHEMAS, SOURCE_TABLES
+    from aker_core.sources.validate import validate_table
+
+_EXPORTS = {
+    "read_table_from_db": "aker_core.sources.database",
+    "DATABASE_SOURCE": "aker_core.sources.location",
+    "SAMPLE_DIR": "aker_core.sources.location",
+    "content_hash": "aker_core.sources.location",
+    "dataset_path": "aker_core.sources.location",
+    "resolve_source_dir": "aker_core.sources.location",
+    "read_dataset": "aker_core.sources.reader",
+    "DATASETS": "aker_core.sources.schema",
+    "KEY_COLUMNS": "aker_core.sources.schema",
+    "MARKETS": "aker_core.sources.schema",
+    "SCHEMAS": "aker_core.sources.schema",
+    "SOURCE_TABLES": "aker_core.sources.schema",
+    "validate_table": "aker_core.sources.validate",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "DATABASE_SOURCE",

@@ -8,12 +8,15 @@ from urllib.parse import unquote, urlparse
 import xxhash
 
 from aker_core.exceptions import DataValidationError
-from aker_core.sources.schema import DATASETS
+from aker_core.scoring.rules import METRIC_COLUMNS
 
 __all__ = ["DATABASE_SOURCE", "SAMPLE_DIR", "content_hash", "dataset_path", "resolve_source_dir"]
 
 #: The bundled sample datasets (CSV, reviewable in git).
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample" / "data"
+
+#: Every dataset a source directory holds (as in :mod:`aker_core.sources.schema`, which needs pyarrow).
+DATASETS: tuple[str, ...] = ("markets", *METRIC_COLUMNS)
 
 #: ``source_uri`` meaning "read the market_* tables of the run database".
 DATABASE_SOURCE = "database"
