@@ -233,10 +233,9 @@ class AkerTask(luigi.Task):
             settings=self.settings,
             task_family=self.get_task_family(),
             task_params=params,
-        ) as run:
+        ) as run, log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)):
             self.log_inputs(run)
-            with log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)):
-                extra = self.execute(run, target)
+            extra = self.execute(run, target)
             # A target that already existed (re-persisting a cached result) keeps the sidecar
             # of the run that made it.
             meta = target.sidecar() if target.exists() else target.write_sidecar(self.provenance(run, parts) | extra)
@@ -251,6 +250,7 @@ class AkerTask(luigi.Task):
                 path=target.path,
                 rows=meta.get("rows"),
             )
+            logger.info("%s wrote %s (%s rows)", self.task_id, target.path, meta.get("rows"))
         self.run_stats = {
             "duration_seconds": time.perf_counter() - started,
             "bytes_written": int(meta["bytes"]),
@@ -259,4 +259,3 @@ class AkerTask(luigi.Task):
         }
         self.report(percent=100)
         self.report(f"done: {Path(target.path).name} ({meta.get('rows')} rows)")
-        logger.info("%s wrote %s (%s rows)", self.task_id, target.path, meta.get("rows"))

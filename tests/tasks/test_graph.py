@@ -177,7 +177,7 @@ def test_lost_database_is_repopulated_from_cache(
 
 def test_same_inputs_give_byte_identical_targets(source_dir: Path, run_db: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two cold runs into different caches write byte-identical parquet files."""
+    """Two cold runs into different caches write byte-identical files and record equal output hashes."""
     build(ScoreMarkets(as_of=AS_OF))
     first = ScoreMarkets(as_of=AS_OF).output()
     monkeypatch.setenv("AKER_CACHE_PATH", str(tmp_path / "cache2"))
@@ -186,6 +186,11 @@ def test_same_inputs_give_byte_identical_targets(source_dir: Path, run_db: str, 
     assert isinstance(first, CacheTarget) and isinstance(second, CacheTarget)
     assert first.path != second.path
     assert Path(first.path).read_bytes() == Path(second.path).read_bytes()
+    engine = create_engine_from_url(run_db)
+    with Session(engine) as s:
+        hashes = s.scalars(select(Run.output_hash).where(Run.task_family == "ScoreMarkets")).all()
+    engine.dispose()
+    assert len(hashes) == 2 and hashes[0] == hashes[1]
 
 
 def test_two_workers_build_the_graph(source_dir: Path, run_db: str) -> None:

@@ -1,0 +1,73 @@
+"""The pipeline's batch metrics (textfile) and JSON logs carrying the run id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from aker_tasks import ScoreMarkets
+from tests.tasks.conftest import build
+
+AS_OF = dt.date(2024, 6, 1)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _samples(path: Path) -> dict[tuple[str, str, str], float]:
+    out: dict[tuple[str, str, str], float] = {}
+    for family in text_string_to_metric_families(path.read_text()):
+        for s in family.samples:
+            out[(s.name, s.labels.get("task_family", ""), s.labels.get("outcome", ""))] = s.value
+    return out
+
+
+def test_pipeline_writes_task_metrics_textfile(
+    source_dir: Path, run_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Executed tasks, then cache hits on a rerun, are counted per task family in the textfile."""
+    textfile = tmp_path / "metrics" / "aker.prom"
+    textfile.parent.mkdir()
+    monkeypatch.setenv("AKER_METRICS_TEXTFILE", str(textfile))
+    build(ScoreMarkets(as_of=AS_OF))
+    first = _samples(textfile)
+    assert first[("aker_task_runs_total", "FetchSource", "executed")] == 5
+    assert first[("aker_task_runs_total", "ScorePillar", "executed")] == 4
+    assert first[("aker_task_runs_total", "ScoreMarkets", "executed")] == 1
+    assert first[("aker_task_rows_out_total", "ScoreMarkets", "")] > 0
+    assert first[("aker_task_written_bytes_total", "ScoreMarkets", "")] > 0
+    build(ScoreMarkets(as_of=AS_OF))
+    second = _samples(textfile)
+    assert second[("aker_task_runs_total", "ScoreMarkets", "cached")] == 1
+    assert second[("aker_task_runs_total", "ScoreMarkets", "executed")] == 1
+
+
+def test_failed_task_is_counted(source_dir: Path, run_db: str, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task that fails increments the failed outcome of its family."""
+    textfile = tmp_path / "aker.prom"
+    monkeypatch.setenv("AKER_METRICS_TEXTFILE", str(textfile))
+    (source_dir / "market_jobs.csv").write_text("")
+    build(ScoreMarkets(as_of=AS_OF), expect_success=False)
+    assert _samples(textfile)[("aker_task_runs_total", "FetchSource", "failed")] == 1
+
+
+def test_json_logs_carry_run_id(source_dir: Path, tmp_path: Path) -> None:
+    """With AKER_LOG_FORMAT=json the tasks' log lines are JSON objects with run id, task and as_of."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AKER_")}
+    env.update(AKER_CACHE_PATH=str(tmp_path / "cache"), AKER_SOURCE_URI=str(source_dir),
+               AKER_LOG_FORMAT="json", AKER_POSTGIS_DSN=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    proc = subprocess.run([str(Path(sys.executable).parent / "luigi"), "--module", "aker_tasks", "ScoreMarkets",
+                           "--as-of", "2024-06-01", "--local-scheduler"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = [orjson.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    wrote = [r for r in records if "wrote" in r["message"]]
+    assert len(wrote) == 10
+    assert all(r["run_id"] and r["task"] and r["as_of"] == "2024-06-01" for r in wrote)
+    assert len({r["run_id"] for r in wrote}) == 10
