@@ -21,19 +21,11 @@ AS_OF = dt.date(2024, 6, 1)
 ALL_FAMILIES = ["FetchSource"] * 5 + ["ScoreMarkets"] + ["ScorePillar"] * 4
 
 
-def _scores(url: str) -> dict[str, float | None]:
+def _scores(url: str, column: str = "weighted_0_100") -> dict[str, float | None]:
+    """msa_id -> one pillar_scores column for AS_OF."""
     engine = create_engine_from_url(url)
     with Session(engine) as s:
-        rows = s.execute(select(PillarScore.msa_id, PillarScore.weighted_0_100)
-                         .where(PillarScore.score_as_of == AS_OF)).all()
-    engine.dispose()
-    return {m: w for m, w in rows}
-
-
-def _jobs_scores(url: str) -> dict[str, float | None]:
-    engine = create_engine_from_url(url)
-    with Session(engine) as s:
-        rows = s.execute(select(PillarScore.msa_id, PillarScore.jobs_0_5)
+        rows = s.execute(select(PillarScore.msa_id, getattr(PillarScore, column))
                          .where(PillarScore.score_as_of == AS_OF)).all()
     engine.dispose()
     return {m: w for m, w in rows}
@@ -95,13 +87,13 @@ def _bump_jobs(source_dir: Path) -> None:
 def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) -> None:
     """Changing market_jobs reruns its fetch, the jobs pillar, the composite and the export only."""
     build(ExportScores(as_of=AS_OF, format="csv"))
-    old_jobs = _jobs_scores(run_db)
+    old_jobs = _scores(run_db, "jobs_0_5")
     _bump_jobs(source_dir)
     done = build(ExportScores(as_of=AS_OF, format="csv"))
     assert families(done["completed"]) == ["ExportScores", "FetchSource", "ScoreMarkets", "ScorePillar"]
     assert any("market_jobs" in t for t in done["completed"])
     assert any("jobs" in t and t.startswith("ScorePillar") for t in done["completed"])
-    new_jobs = _jobs_scores(run_db)
+    new_jobs = _scores(run_db, "jobs_0_5")
     # Higher unemployment can only lower the jobs pillar, and must for markets that report it.
     lowered = [m for m in new_jobs if old_jobs[m] is not None and new_jobs[m] is not None
                and new_jobs[m] < old_jobs[m]]
