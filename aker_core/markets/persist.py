@@ -1,29 +1,114 @@
-"""Persisting composite score tables into ``pillar_scores`` (upsert keyed by msa_id and as-of date)."""
+"""Persisting composite score tables into ``pillar_scores``.
+
+Two write modes, both in the caller's transaction (never committed here):
+
+* :func:`upsert_pillar_scores` -- ``INSERT ... ON CONFLICT (msa_id, score_as_of) DO UPDATE``;
+* :func:`replace_pillar_scores` -- delete every row of the as-of date, then plain inserts.
+
+Both are built for 10^5-10^6 rows: values are converted column-wise (one ``to_pylist`` per
+column, the weights JSON serialised once), PostgreSQL receives the rows through ``COPY`` (CSV
+written by Arrow) and SQLite through one DBAPI ``executemany`` of a prepared statement; no ORM
+objects and no per-row SQLAlchemy parameter processing.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import json
+import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from aker_core.exceptions import ScoringError
-from aker_core.markets.bulk import upsert_columns
+from aker_core.exceptions import AkerError, ScoringError
+from aker_core.markets.bulk import connection_of
 from aker_core.scoring import PILLAR_COLUMNS, WeightsLike, normalise_weights, parse_as_of
 from aker_data.models import PillarScore
 
-__all__ = ["SCORE_COLUMNS", "upsert_pillar_scores"]
+__all__ = ["SCORE_COLUMNS", "replace_pillar_scores", "upsert_pillar_scores"]
 
 #: Columns :func:`upsert_pillar_scores` needs in its input table.
 SCORE_COLUMNS: tuple[str, ...] = ("msa_id", *PILLAR_COLUMNS, "weighted_0_5", "weighted_0_100", "missing_pillars")
 
+_TABLE = PillarScore.__tablename__
+_KEYS = ("msa_id", "score_as_of")
+_FLOATS = (*PILLAR_COLUMNS, "weighted_0_5", "weighted_0_100")
+#: Columns written, in order (``id`` comes from the table's own default).
+_WRITTEN = ("msa_id", "score_as_of", *_FLOATS, "weights", "missing_pillars", "run_id")
 
-def _floats(column: pa.ChunkedArray) -> list[float | None]:
+
+def _floats(column: pa.ChunkedArray) -> pa.ChunkedArray:
     column = pc.cast(column, pa.float64())
     # Databases disagree on NaN (PostgreSQL stores it, SQLite makes it NULL): store missing as NULL.
-    return list(pc.if_else(pc.is_nan(column), pa.scalar(None, pa.float64()), column).to_pylist())
+    return pc.if_else(pc.is_nan(column), pa.scalar(None, pa.float64()), column)
+
+
+def _prepare(
+    name: str, table: pa.Table, as_of: object, run_id: str | None, weights: WeightsLike | Mapping[str, float] | None
+) -> tuple[dt.date, str, pa.Table]:
+    """Validate the inputs; return the day, the weights JSON and the per-row columns to write."""
+    missing = [c for c in SCORE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ScoringError(f"{name}: table lacks column(s) {', '.join(missing)}")
+    day = parse_as_of(as_of)
+    # Serialised once for all rows, exactly as SQLAlchemy's JSON type would (json.dumps).
+    used = json.dumps(normalise_weights(weights))
+    columns = {"msa_id": pc.cast(table.column("msa_id"), pa.string())}
+    columns.update({c: _floats(table.column(c)) for c in _FLOATS})
+    columns["missing_pillars"] = pc.cast(table.column("missing_pillars"), pa.string())
+    return day, used, pa.table(columns)
+
+
+def _sqlite_rows(rows: pa.Table, day: dt.date, weights: str, run_id: str | None) -> list[tuple[Any, ...]]:
+    """Row tuples in :data:`_WRITTEN` order, built column-wise (constants repeated, not recomputed)."""
+    n = rows.num_rows
+    # SQLAlchemy stores SQLite dates as ISO text; keep that format so date comparisons still work.
+    constant = {"score_as_of": [day.isoformat()] * n, "weights": [weights] * n, "run_id": [run_id] * n}
+    columns = [constant[c] if c in constant else rows.column(c).to_pylist() for c in _WRITTEN]
+    return list(zip(*columns, strict=True))
+
+
+def _csv_for_copy(rows: pa.Table, day: dt.date, weights: str, run_id: str | None) -> bytes:
+    """The rows as CSV for ``COPY ... FROM STDIN (FORMAT csv)``, columns in :data:`_WRITTEN` order.
+
+    Every non-null value is quoted, so an empty string stays distinct from NULL (an unquoted empty
+    field); Arrow prints floats in shortest round-trip form, so no precision is lost.
+    """
+    n = rows.num_rows
+    full = pa.table(
+        {
+            "msa_id": rows.column("msa_id"),
+            "score_as_of": pa.repeat(pa.scalar(day, pa.date32()), n),
+            **{c: rows.column(c) for c in _FLOATS},
+            "weights": pa.repeat(pa.scalar(weights, pa.string()), n),
+            "missing_pillars": rows.column("missing_pillars"),
+            "run_id": pa.repeat(pa.scalar(run_id, pa.string()), n),
+        }
+    )
+    buffer = io.BytesIO()
+    pacsv.write_csv(full, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    return buffer.getvalue()
+
+
+def _copy_in(conn: Connection, target: str, data: bytes) -> None:
+    """``COPY target (columns) FROM STDIN`` on the connection's psycopg connection (same transaction)."""
+    columns = ", ".join(_WRITTEN)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:  # type: ignore[union-attr]
+        copy.write(data)
+
+
+def _dialect(conn: Connection) -> str:
+    dialect = conn.dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise AkerError(f"writing pillar_scores supports sqlite and postgresql, not {dialect}")
+    return dialect
 
 
 def upsert_pillar_scores(
@@ -53,19 +138,74 @@ def upsert_pillar_scores(
     Raises:
         ScoringError: missing columns, bad ``as_of`` or weights.
     """
-    missing = [c for c in SCORE_COLUMNS if c not in table.column_names]
-    if missing:
-        raise ScoringError(f"upsert_pillar_scores: table lacks column(s) {', '.join(missing)}")
-    day = parse_as_of(as_of)
-    used = normalise_weights(weights)
-    n = table.num_rows
-    columns: dict[str, list[object]] = {
-        "msa_id": pc.cast(table.column("msa_id"), pa.string()).to_pylist(),
-        "score_as_of": [day] * n,
-    }
-    for name in (*PILLAR_COLUMNS, "weighted_0_5", "weighted_0_100"):
-        columns[name] = list(_floats(table.column(name)))
-    columns["missing_pillars"] = pc.cast(table.column("missing_pillars"), pa.string()).to_pylist()
-    columns["weights"] = [used] * n
-    columns["run_id"] = [run_id] * n
-    return upsert_columns(bind, PillarScore.__table__, columns, ("msa_id", "score_as_of"))  # type: ignore[arg-type]
+    day, used, rows = _prepare("upsert_pillar_scores", table, as_of, run_id, weights)
+    if rows.num_rows == 0:
+        return 0
+    conn = connection_of(bind)
+    columns = ", ".join(_WRITTEN)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _WRITTEN if c not in _KEYS)
+    conflict = f"ON CONFLICT ({', '.join(_KEYS)}) DO UPDATE SET {updates}"
+    if _dialect(conn) == "postgresql":
+        # COPY into a private staging table, then one set-based upsert: far cheaper than
+        # 10^5 single-row statements. Dropped right away (and on commit, should this fail).
+        stage = f"_aker_pillar_scores_{uuid.uuid4().hex}"
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {_TABLE} WITH NO DATA"
+        )
+        _copy_in(conn, stage, _csv_for_copy(rows, day, used, run_id))
+        conn.exec_driver_sql(f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM {stage} {conflict}")
+        conn.exec_driver_sql(f"DROP TABLE {stage}")
+    else:
+        marks = ", ".join("?" for _ in _WRITTEN)
+        conn.exec_driver_sql(
+            f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks}) {conflict}", _sqlite_rows(rows, day, used, run_id)
+        )
+    return rows.num_rows
+
+
+def replace_pillar_scores(
+    bind: Connection | Session,
+    table: pa.Table,
+    *,
+    as_of: object,
+    run_id: str | None,
+    weights: WeightsLike | Mapping[str, float] | None,
+) -> int:
+    """Make ``table`` the complete set of ``pillar_scores`` rows of ``as_of``.
+
+    Every stored row of that as-of date is deleted (markets absent from ``table`` disappear), then
+    the table's rows are inserted without conflict handling (``COPY`` on PostgreSQL), which is
+    the fastest way to rewrite a whole date. Runs in the caller's transaction and never commits,
+    so a rollback restores the previous rows.
+
+    Args:
+        bind: connection or session on the run database.
+        table: ``msa_id``, the four ``{pillar}_0_5`` columns, ``weighted_0_5``, ``weighted_0_100``
+            and ``missing_pillars`` (:func:`aker_core.scoring.compose` output); ``msa_id`` unique.
+        as_of: the as-of date scored (see :func:`~aker_core.scoring.parse_as_of`).
+        run_id: the run producing the scores (``runs.run_id``), or ``None``.
+        weights: the weights used; stored normalised as JSON (``None`` = settings).
+
+    Returns:
+        Number of rows inserted.
+
+    Raises:
+        ScoringError: missing columns, bad ``as_of`` or weights.
+        sqlalchemy.exc.IntegrityError: duplicate ``msa_id`` in ``table`` (the database's unique key).
+    """
+    day, used, rows = _prepare("replace_pillar_scores", table, as_of, run_id, weights)
+    conn = connection_of(bind)
+    dialect = _dialect(conn)
+    columns = ", ".join(_WRITTEN)
+    if dialect == "postgresql":
+        conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = %(day)s", {"day": day})
+        if rows.num_rows:
+            _copy_in(conn, _TABLE, _csv_for_copy(rows, day, used, run_id))
+    else:
+        conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = ?", (day.isoformat(),))
+        if rows.num_rows:
+            marks = ", ".join("?" for _ in _WRITTEN)
+            conn.exec_driver_sql(
+                f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})", _sqlite_rows(rows, day, used, run_id)
+            )
+    return rows.num_rows
