@@ -1,0 +1,115 @@
+"""replace_pillar_scores and upsert_pillar_scores on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import func, select
+
+from aker_core.exceptions import ScoringError
+from aker_core.markets import replace_pillar_scores, upsert_pillar_scores
+from aker_core.run import RunContext
+from aker_data.models import PillarScore
+
+DAY = dt.date(2024, 6, 1)
+OTHER_DAY = dt.date(2024, 3, 1)
+EQUAL = {"supply": 1, "jobs": 1, "urban": 1, "outdoor": 1}
+
+
+def _scores(ids: list[str], base: float) -> pa.Table:
+    """A composite-shaped table: market i gets pillar scores base + i; the last one misses 'urban'."""
+    n = len(ids)
+    values = [base + i for i in range(n)]
+    urban = [*values[:-1], math.nan]
+    return pa.table(
+        {
+            "msa_id": ids,
+            "supply_0_5": values,
+            "jobs_0_5": values,
+            "urban_0_5": urban,
+            "outdoor_0_5": values,
+            "weighted_0_5": [*values[:-1], None],
+            "weighted_0_100": [*[20 * v for v in values[:-1]], None],
+            "missing_pillars": [*([None] * (n - 1)), "urban"],
+        }
+    )
+
+
+def _rows(session_factory, day: dt.date = DAY) -> dict[str, PillarScore]:
+    with session_factory() as s:
+        rows = s.execute(select(PillarScore).where(PillarScore.score_as_of == day)).scalars().all()
+        s.expunge_all()
+    return {r.msa_id: r for r in rows}
+
+
+def _run_id(session_factory) -> str:
+    """A committed runs row, so pillar_scores.run_id's foreign key is satisfied."""
+    with RunContext(session_factory, task_family="test") as run:
+        return run.id
+
+
+def test_replace_replaces_rows_of_the_date(session_factory):
+    """Rows of the date are replaced, absent markets removed, other dates untouched."""
+    run_id = _run_id(session_factory)
+    with session_factory() as s, s.begin():
+        upsert_pillar_scores(s, _scores(["A", "B", "C"], 1.0), as_of=DAY, run_id=None, weights=None)
+        upsert_pillar_scores(s, _scores(["A", "Z"], 1.0), as_of=OTHER_DAY, run_id=None, weights=None)
+    with session_factory() as s, s.begin():
+        written = replace_pillar_scores(s, _scores(["B", "D"], 3.0), as_of="2024-06-01", run_id=run_id, weights=EQUAL)
+    assert written == 2
+    rows = _rows(session_factory)
+    assert sorted(rows) == ["B", "D"]
+    assert rows["B"].supply_0_5 == pytest.approx(3.0)
+    assert rows["B"].weighted_0_100 == pytest.approx(60.0)
+    assert rows["B"].missing_pillars is None
+    assert rows["D"].urban_0_5 is None  # NaN is stored as NULL on both databases
+    assert rows["D"].weighted_0_5 is None
+    assert rows["D"].missing_pillars == "urban"
+    for row in rows.values():
+        assert row.run_id == run_id
+        assert row.weights == {"supply": 0.25, "jobs": 0.25, "urban": 0.25, "outdoor": 0.25}
+    assert sorted(_rows(session_factory, OTHER_DAY)) == ["A", "Z"]
+
+
+def test_replace_does_not_commit(session_factory):
+    """replace_pillar_scores leaves the transaction to the caller: a rollback restores the old rows."""
+    with session_factory() as s, s.begin():
+        upsert_pillar_scores(s, _scores(["A", "B"], 1.0), as_of=DAY, run_id=None, weights=None)
+    with session_factory() as s:
+        replace_pillar_scores(s, _scores(["C"], 2.0), as_of=DAY, run_id=None, weights=None)
+        assert s.scalar(select(func.count()).select_from(PillarScore)) == 1  # visible inside the transaction
+        s.rollback()
+    assert sorted(_rows(session_factory)) == ["A", "B"]
+
+
+def test_replace_with_connection_and_empty_table(engine, session_factory):
+    """A Connection works too; an empty table clears the date."""
+    with session_factory() as s, s.begin():
+        upsert_pillar_scores(s, _scores(["A"], 1.0), as_of=DAY, run_id=None, weights=None)
+    with engine.begin() as conn:
+        assert replace_pillar_scores(conn, _scores(["A"], 1.0).slice(0, 0), as_of=DAY, run_id=None, weights=None) == 0
+    assert _rows(session_factory) == {}
+
+
+def test_replace_rejects_missing_columns(session_factory):
+    """A table without the score columns is a ScoringError naming them."""
+    with session_factory() as s, pytest.raises(ScoringError, match="replace_pillar_scores.*weighted_0_5"):
+        replace_pillar_scores(s, _scores(["A"], 1.0).drop(["weighted_0_5"]), as_of=DAY, run_id=None, weights=None)
+
+
+def test_upsert_updates_in_place(session_factory):
+    """Upserting a date twice updates existing keys, adds new ones and keeps the others."""
+    with session_factory() as s, s.begin():
+        assert upsert_pillar_scores(s, _scores(["A", "B"], 1.0), as_of=DAY, run_id=None, weights=None) == 2
+    with session_factory() as s, s.begin():
+        upsert_pillar_scores(s, _scores(["B", "C"], 4.0), as_of=DAY, run_id=None, weights=EQUAL)
+    rows = _rows(session_factory)
+    assert sorted(rows) == ["A", "B", "C"]
+    assert rows["A"].supply_0_5 == pytest.approx(1.0)
+    assert rows["B"].supply_0_5 == pytest.approx(4.0)
+    assert rows["B"].weights == {"supply": 0.25, "jobs": 0.25, "urban": 0.25, "outdoor": 0.25}
+    assert rows["C"].urban_0_5 is None
+    assert rows["C"].missing_pillars == "urban"
