@@ -96,7 +96,7 @@ def test_replace_with_connection_and_empty_table(engine, session_factory):
 
 def test_replace_rejects_missing_columns(session_factory):
     """A table without the score columns is a ScoringError naming them."""
-    with session_factory() as s, pytest.raises(ScoringError, match="replace_pillar_scores.*weighted_0_5"):
+    with session_factory() as s, pytest.raises(ScoringError, match=r"replace_pillar_scores.*weighted_0_5"):
         replace_pillar_scores(s, _scores(["A"], 1.0).drop(["weighted_0_5"]), as_of=DAY, run_id=None, weights=None)
 
 
