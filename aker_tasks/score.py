@@ -134,11 +134,9 @@ class ScoreMarkets(AkerTask):
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Compose (or reuse the cached composite) and replace the as_of's pillar_scores."""
         import pyarrow.compute as pc
-        from sqlalchemy import delete
 
-        from aker_core.markets.persist import upsert_pillar_scores
+        from aker_core.markets.persist import replace_pillar_scores
         from aker_core.scoring import compose, join_pillars
-        from aker_data.models import PillarScore
         from aker_tasks.io import read_parquet, schema_doc, write_parquet
 
         weights = self.weights_used()
@@ -159,7 +157,6 @@ class ScoreMarkets(AkerTask):
         self.report(percent=70)
         self.report(f"persisting {table.num_rows} markets to pillar_scores")
         # Replace, not merge: markets that left the source must not keep an old score.
-        run.session.execute(delete(PillarScore).where(PillarScore.score_as_of == self.as_of))
-        upsert_pillar_scores(run.session, table, as_of=self.as_of, run_id=run.id, weights=weights)
+        replace_pillar_scores(run.session, table, as_of=self.as_of, run_id=run.id, weights=weights)
         run.session.flush()
         return {"rows": table.num_rows, "schema": schema_doc(table.schema), "weights": weights}
