@@ -79,9 +79,60 @@ def latest_as_of(table: pa.Table, as_of: object) -> pa.Table:
         vintage = pc.cast(vintage, pa.date32())
         table = table.set_column(table.column_names.index("data_vintage"), "data_vintage", vintage)
     keep = pc.less_equal(vintage, pa.scalar(day, pa.date32()))
+    if table.num_rows > 1 and not table.column("msa_id").null_count:
+        ids = table.column("msa_id").combine_chunks()
+        changes = _changes(ids)
+        if _sorted_unique_keys(ids, vintage.combine_chunks(), changes):
+            # Already in (msa_id, data_vintage) order, as the database readers and the generator
+            # return it: no sort. A market's kept rows are a prefix of its run, so its latest kept
+            # row is a kept row followed by another market or by a row after as_of.
+            # A null vintage is never kept (as Table.filter drops null selections).
+            kept = pc.fill_null(keep, False).combine_chunks().to_numpy(zero_copy_only=False)
+            latest = kept.copy()
+            latest[:-1] &= changes | ~kept[1:]
+            return table.filter(pa.array(latest)).combine_chunks()
     filtered = table.filter(keep)
     if filtered.num_rows == 0:
         return sort_by_msa_id(filtered)
+    ids = filtered.column("msa_id").combine_chunks()
+    days = filtered.column("data_vintage").combine_chunks()
+    if ids.null_count:
+        return _latest_generic(filtered)
+    # Sort one int64 key instead of (string, date) pairs: the market's rank among the distinct
+    # ids in the high bits, the vintage reversed in the low bits (latest first within a market).
+    distinct = pc.unique(ids)
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[pc.sort_indices(distinct).to_numpy()] = np.arange(len(distinct), dtype=np.int64)
+    codes = rank[pc.index_in(ids, value_set=distinct).to_numpy()]
+    day_numbers = days.cast(pa.int32()).to_numpy().astype(np.int64)
+    key = (codes << 32) | (day_numbers.max() - day_numbers)
+    # Stable, so rows tied on both keys keep input order: the result never depends on the sort.
+    order = np.argsort(key, kind="stable")
+    sorted_codes = codes[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_codes[1:] != sorted_codes[:-1]
+    return filtered.take(pa.array(order[first])).combine_chunks()
+
+
+def _changes(ids: pa.Array) -> np.ndarray:
+    """``ids[i] != ids[i + 1]`` for each adjacent pair, as a numpy bool array."""
+    return np.asarray(pc.not_equal(ids[:-1], ids[1:]).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _sorted_unique_keys(ids: pa.Array, days: pa.Array, changes: np.ndarray) -> bool:
+    """Whether rows are strictly increasing by (``ids``, ``days``): sorted, no duplicate key.
+
+    ``changes`` is :func:`_changes` of ``ids``; ``days`` must hold no nulls where ids repeat.
+    """
+    if not pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py():
+        return False
+    # Within a market the vintage must strictly increase (a null vintage compares unknown: not ok).
+    later = pc.fill_null(pc.less(days[:-1], days[1:]), False).to_numpy(zero_copy_only=False)
+    return bool(np.all(changes | later))
+
+
+def _latest_generic(filtered: pa.Table) -> pa.Table:
+    """Reference implementation (two-key sort); kept for tables whose ``msa_id`` has nulls."""
     order = pc.sort_indices(
         pa.table({"m": filtered.column("msa_id"), "v": filtered.column("data_vintage")}),
         sort_keys=[("m", "ascending"), ("v", "descending")],
