@@ -42,6 +42,7 @@ RUNTIME_MODULES: tuple[str, ...] = (
     "aker_core.run",
     "aker_core.logging",
     "aker_data.migrate",
+    "aker_data.models",
     "sqlalchemy.orm",
 )
 
@@ -54,6 +55,9 @@ def preload_runtime() -> None:
     for name in RUNTIME_MODULES:
         if name not in sys.modules:
             importlib.import_module(name)
+    from aker_core.gitinfo import git_info
+
+    git_info()  # runs `git` once here instead of once per forked worker
 
 logger = logging.getLogger("aker_tasks")
 

@@ -12,7 +12,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from aker_data.engine import create_engine_from_url
-from aker_data.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
+from aker_data.migrate import (
+    HEAD,
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    schema_is_current,
+    upgrade,
+)
 from aker_data.models import Base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,8 +29,17 @@ TABLES = {"runs", "lineage", "markets", "market_supply", "market_jobs", "market_
 
 
 def test_single_head() -> None:
-    """The migration history has exactly one head."""
-    assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
+    """The migration history has exactly one head, the one the code checks databases against."""
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD]
+
+
+def test_schema_is_current_only_at_head(db_url: str) -> None:
+    """schema_is_current is False for an empty database and True after upgrade head."""
+    engine = create_engine_from_url(db_url)
+    assert not schema_is_current(engine)
+    upgrade(engine)
+    assert schema_is_current(engine)
+    engine.dispose()
 
 
 def test_upgrade_then_downgrade(db_url: str) -> None:
