@@ -199,11 +199,12 @@ class PillarScore(Base):
     """Scores of one market as of one date, with the weights and run that produced them."""
 
     __tablename__ = "pillar_scores"
-    __table_args__ = (UniqueConstraint("msa_id", "score_as_of"),)
+    # Led by score_as_of so the one index also serves lookups by date (migration 0002).
+    __table_args__ = (UniqueConstraint("score_as_of", "msa_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     msa_id: Mapped[str] = mapped_column(String(32))
-    score_as_of: Mapped[dt.date] = mapped_column(Date, index=True)
+    score_as_of: Mapped[dt.date] = mapped_column(Date)
     supply_0_5: Mapped[float | None] = mapped_column(Float)
     jobs_0_5: Mapped[float | None] = mapped_column(Float)
     urban_0_5: Mapped[float | None] = mapped_column(Float)
