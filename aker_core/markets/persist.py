@@ -17,7 +17,7 @@ import datetime as dt
 import io
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -65,13 +65,29 @@ def _prepare(
     return day, used, pa.table(columns)
 
 
-def _sqlite_rows(rows: pa.Table, day: dt.date, weights: str, run_id: str | None) -> list[tuple[Any, ...]]:
-    """Row tuples in :data:`_WRITTEN` order, built column-wise (constants repeated, not recomputed)."""
-    n = rows.num_rows
+#: Rows converted to Python values at a time for SQLite: bounds memory at 10^6 rows (whole-table
+#: tuples cost ~0.6 GB there) without measurable speed loss.
+SQLITE_CHUNK_ROWS = 50_000
+
+
+def _sqlite_rows(rows: pa.Table, day: dt.date, weights: str, run_id: str | None) -> Iterator[tuple[Any, ...]]:
+    """Row tuples in :data:`_WRITTEN` order, built column-wise one chunk at a time."""
     # SQLAlchemy stores SQLite dates as ISO text; keep that format so date comparisons still work.
-    constant = {"score_as_of": [day.isoformat()] * n, "weights": [weights] * n, "run_id": [run_id] * n}
-    columns = [constant[c] if c in constant else rows.column(c).to_pylist() for c in _WRITTEN]
-    return list(zip(*columns, strict=True))
+    constant = {"score_as_of": day.isoformat(), "weights": weights, "run_id": run_id}
+    for start in range(0, rows.num_rows, SQLITE_CHUNK_ROWS):
+        chunk = rows.slice(start, SQLITE_CHUNK_ROWS)
+        n = chunk.num_rows
+        columns = [[constant[c]] * n if c in constant else chunk.column(c).to_pylist() for c in _WRITTEN]
+        yield from zip(*columns, strict=True)
+
+
+def _sqlite_executemany(conn: Connection, sql: str, rows: Iterator[tuple[Any, ...]]) -> None:
+    """DBAPI ``executemany`` with an iterator (SQLAlchemy's would need the whole list in memory)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 def _csv_for_copy(rows: pa.Table, day: dt.date, weights: str, run_id: str | None) -> bytes:
@@ -157,8 +173,8 @@ def upsert_pillar_scores(
         conn.exec_driver_sql(f"DROP TABLE {stage}")
     else:
         marks = ", ".join("?" for _ in _WRITTEN)
-        conn.exec_driver_sql(
-            f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks}) {conflict}", _sqlite_rows(rows, day, used, run_id)
+        _sqlite_executemany(
+            conn, f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks}) {conflict}", _sqlite_rows(rows, day, used, run_id)
         )
     return rows.num_rows
 
@@ -205,7 +221,6 @@ def replace_pillar_scores(
         conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = ?", (day.isoformat(),))
         if rows.num_rows:
             marks = ", ".join("?" for _ in _WRITTEN)
-            conn.exec_driver_sql(
-                f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})", _sqlite_rows(rows, day, used, run_id)
-            )
+            insert = f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})"
+            _sqlite_executemany(conn, insert, _sqlite_rows(rows, day, used, run_id))
     return rows.num_rows
