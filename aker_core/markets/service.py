@@ -1,6 +1,7 @@
 """PillarScoreService: score markets from the database's source tables and store the results.
 
 Reads are one ``SELECT`` per source table (plus one for ``markets``) whatever the number of
+markets, each returning only the latest vintage on or before the as-of date of the requested
 markets; the arithmetic is :func:`aker_core.scoring.score_markets`; the write is one bulk upsert
 into ``pillar_scores``. The service never commits: the caller (normally
 :class:`~aker_core.run.RunContext`) owns the transaction.
@@ -62,16 +63,23 @@ class PillarScoreService:
         """
         day = parse_as_of(as_of)
         normalise_weights(weights)  # fail on bad weights before touching the database
-        sources = {t: read_table_from_db(self.session, t, max_vintage=day) for t in SOURCE_TABLES}
+        requested = None if msa_ids is None else list(msa_ids)
+        # Only the rows scoring can use: each market's latest vintage on or before the day (what
+        # latest_as_of keeps) and only the requested markets, selected in SQL. The ids are bound
+        # as one parameter, so the statement count does not grow with the number of markets.
+        sources = {
+            t: read_table_from_db(self.session, t, max_vintage=day, latest=True, msa_ids=requested)
+            for t in SOURCE_TABLES
+        }
         known = pa.chunked_array(
-            [read_table_from_db(self.session, MARKETS).column("msa_id")]
+            [read_table_from_db(self.session, MARKETS, msa_ids=requested, columns=["msa_id"]).column("msa_id")]
             + [s.column("msa_id") for s in sources.values()],
             pa.string(),
         )
-        if msa_ids is None:
+        if requested is None:
             universe = known.combine_chunks()
         else:
-            universe = pa.array(list(msa_ids), pa.string())
+            universe = pa.array(requested, pa.string())
             unknown = pc.unique(universe.filter(pc.invert(pc.is_in(universe, value_set=known.combine_chunks()))))
             if len(unknown):
                 listed = ", ".join(repr(x) for x in sorted(unknown.to_pylist())[:_MAX_LISTED])

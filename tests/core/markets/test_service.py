@@ -6,14 +6,15 @@ import datetime as dt
 import math
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from sqlalchemy import event, func, select
 
 from aker_core.exceptions import ScoringError
 from aker_core.markets import PillarScoreService, score, score_many
 from aker_core.sample import generate, load_source_dir, load_tables
-from aker_core.scoring import METRICS_BY_PILLAR
-from aker_core.sources import SCHEMAS
+from aker_core.scoring import METRICS_BY_PILLAR, latest_as_of
+from aker_core.sources import SCHEMAS, read_table_from_db
 from aker_data.models import PillarScore
 from tests.core.scoring.handmarket import BY_PILLAR, SCORES
 
@@ -146,3 +147,24 @@ def test_score_many_recomposes_stored_scores(session_factory):
         assert [r.msa_id for r in score_many(s, as_of=dt.date(2024, 6, 1))] == ["H"]
         with pytest.raises(ScoringError, match="no stored pillar scores"):
             score(s, "H", as_of="2020-01-01")
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2023, 9, 29), dt.date(2024, 1, 15), dt.date(2024, 3, 31)])
+def test_latest_in_sql_equals_latest_as_of(session_factory, as_of):
+    """Selecting the latest vintage in SQL keeps exactly the rows latest_as_of keeps (vintages after as_of present)."""
+    tables = generate(40, 3, seed=3)
+    for name in TABLES.values():
+        # Drop rows irregularly so markets differ: some lack a vintage, some only have future ones.
+        keep = [(i * 7 + len(name)) % 5 != 0 for i in range(tables[name].num_rows)]
+        tables[name] = tables[name].filter(pa.array(keep))
+    _load(session_factory, tables)
+    ids = sorted(set(tables["market_jobs"].column("msa_id").to_pylist()))
+    with session_factory() as s:
+        for name in TABLES.values():
+            expected = latest_as_of(read_table_from_db(s, name), as_of)
+            assert read_table_from_db(s, name, max_vintage=as_of, latest=True).equals(expected)
+            subset = [*ids[::3], "not-a-market"]
+            wanted = expected.filter(pc.is_in(expected.column("msa_id"), value_set=pa.array(subset)))
+            got = read_table_from_db(s, name, max_vintage=as_of, latest=True, msa_ids=subset)
+            assert got.equals(wanted)
+            assert read_table_from_db(s, name, latest=True, msa_ids=[]).num_rows == 0
