@@ -3,9 +3,9 @@
 A task's output path is derived from its *cache key*: task family, significant parameters, the
 code version of its logic, the content hashes of its inputs and the settings that change its
 result. Until every input exists the key cannot be known, so :meth:`AkerTask.output` returns a
-:class:`~aker_tasks.targets.PendingTarget` and Luigi schedules the task after its inputs; with
-``check_complete_on_run`` the key is recomputed right before running, so an input rebuilt with
-identical content still finds the existing target and nothing reruns.
+:class:`~aker_tasks.targets.PendingTarget` and Luigi schedules the task after its inputs;
+:meth:`AkerTask.run` recomputes the key first, so an input rebuilt with identical content finds
+the existing target and nothing is recomputed.
 
 Each *executed* task is one run: a ``runs`` row (task family, parameters, git sha, config hash,
 seed, status, output hash) with ``lineage`` rows for every input and output. Tasks found complete
@@ -229,6 +229,12 @@ class AkerTask(luigi.Task):
         if parts is None:
             raise RuntimeError(f"{self.task_id}: run before its inputs were built")
         target = self._target_for(parts)
+        if self.is_built():
+            # Scheduled while its inputs were missing; they turned out identical to ones seen
+            # before, so this exact result already exists: nothing to compute or record.
+            logger.info("%s: %s already built from identical inputs", self.task_id, target.path)
+            self.run_stats = {}
+            return
         started = time.perf_counter()
         params = self.to_str_params(only_significant=True)
         self.report(f"running {self.get_task_family()} {params}")

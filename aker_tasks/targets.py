@@ -43,12 +43,18 @@ def atomic_path(target: luigi.LocalTarget) -> Iterator[str]:
     """Luigi's ``temporary_path()`` that also removes the temporary file when writing fails.
 
     The final name only ever appears through the rename at the end, so a crash never leaves a
-    file there that looks complete.
+    file there that looks complete; if the final file already exists it is kept (see below).
     """
     tmp: str | None = None
     try:
         with target.temporary_path() as tmp:
             yield tmp
+    except luigi.target.FileAlreadyExists:
+        # Another worker renamed the same content-addressed file into place first. Its bytes
+        # are what ours would be (same key, deterministic writer), and a file only ever appears
+        # there complete, so keep it and drop ours.
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     except BaseException:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)

@@ -1,9 +1,10 @@
 """End-to-end pipeline benchmark: whole `luigi` processes on generated data.
 
-    python benchmarks/bench_pipeline.py --markets 100000 1000000 [--workers 2] [--repeat 3]
+    python benchmarks/bench_pipeline.py --markets 100000 1000000 [--workers 2] [--repeat 3] [--postgres DSN]
 
 For each size it generates a source (2 vintages) with ``python -m aker_core.sample``, then times
-three `luigi --module aker_tasks ScoreMarkets` processes against a fresh SQLite database:
+three `luigi --module aker_tasks ScoreMarkets` processes against a fresh SQLite database (or,
+with ``--postgres``, a fresh schema in that PostgreSQL database):
 cold (nothing cached), cached (nothing changed), and one source changed (market_jobs
 rewritten with other values). Wall time is the whole process, database persistence included;
 peak RSS is the largest resident set of the luigi process and its worker children.
@@ -44,7 +45,23 @@ def _generate(markets: int, out: Path, seed: int) -> None:
                     "--out", str(out), "--seed", str(seed), "--format", "parquet"], cwd=ROOT, check=True)
 
 
-def bench(markets: int, workers: int, repeat: int) -> list[tuple[str, float, float]]:
+def _fresh_postgres(dsn: str, schema: str) -> str:
+    """Recreate ``schema`` in the PostgreSQL database and return a DSN that uses it."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from aker_data.engine import create_engine_from_url
+
+    engine = create_engine_from_url(dsn)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    url = make_url(dsn).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def bench(markets: int, workers: int, repeat: int, postgres: str | None = None) -> list[tuple[str, float, float]]:
     """Time cold / cached / one-source-changed runs for one size; best of ``repeat``."""
     results: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="aker-bench-") as tmp:
@@ -60,6 +77,8 @@ def bench(markets: int, workers: int, repeat: int) -> list[tuple[str, float, flo
             env = {**os.environ, "AKER_CACHE_PATH": str(cache), "AKER_SOURCE_URI": str(src),
                    "LUIGI_CONFIG_PATH": str(ROOT / "luigi.cfg")}
             env.pop("AKER_POSTGIS_DSN", None)
+            if postgres:
+                env["AKER_POSTGIS_DSN"] = _fresh_postgres(postgres, "aker_bench_pipeline")
             cmd = [str(BIN / "luigi"), "--module", "aker_tasks", "ScoreMarkets", "--as-of", "2024-06-01",
                    "--local-scheduler", "--workers", str(workers)]
             # Migrate first so the cold run measures the pipeline, not creating the schema.
@@ -81,11 +100,13 @@ def main() -> int:
     parser.add_argument("--markets", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--postgres", metavar="DSN", help="persist to this PostgreSQL database instead of SQLite")
     args = parser.parse_args()
-    print(f"{'markets':>9}  {'phase':<20} {'wall s':>7} {'peak RSS MiB':>13}   (workers={args.workers}, "
+    backend = "postgresql" if args.postgres else "sqlite"
+    print(f"{'markets':>9}  {'phase':<20} {'wall s':>7} {'peak RSS MiB':>13}   ({backend}, workers={args.workers}, "
           f"best of {args.repeat}, cores={os.cpu_count()})")
     for n in args.markets:
-        for phase, wall, rss in bench(n, args.workers, args.repeat):
+        for phase, wall, rss in bench(n, args.workers, args.repeat, args.postgres):
             print(f"{n:>9}  {phase:<20} {wall:7.2f} {rss:13.0f}")
     return 0
 

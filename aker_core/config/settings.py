@@ -144,11 +144,12 @@ class Settings(BaseSettings):
     @field_validator("postgis_dsn")
     @classmethod
     def _valid_dsn(cls, value: SecretStr) -> SecretStr:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
         raw = value.get_secret_value().strip()
         if raw:
+            # Imported here: the embedded default needs no parsing, and SQLAlchemy is heavy.
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
             try:
                 make_url(raw)
             except (ArgumentError, ValueError):

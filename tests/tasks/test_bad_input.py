@@ -101,3 +101,5 @@ def test_bad_source_fails_cleanly(case: str, source_dir: Path, sqlite_url: str,
     engine.dispose()
     assert ("ScoreMarkets", "running") not in statuses
     assert sum(1 for f, _ in statuses if f == "ScoreMarkets") == 1
+    if case != "missing dataset":  # that one fails while scheduling, before any run starts
+        assert ("FetchSource", "failed") in statuses

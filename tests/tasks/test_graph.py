@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from aker_data.engine import create_engine_from_url
 from aker_data.models import Lineage, PillarScore, Run
-from aker_tasks import ExportScores, ScoreMarkets
+from aker_tasks import ExportScores, FetchSource, ScoreMarkets
 from aker_tasks.targets import CacheTarget
 from tests.tasks.conftest import build, db_counts, families
 
@@ -215,3 +215,28 @@ def test_export_formats(source_dir: Path, run_db: str, fmt: str) -> None:
         return
     assert got.num_rows == expected.num_rows
     assert got.column_names == expected.column_names
+
+
+def test_database_source_gives_same_scores_as_files(source_dir: Path, run_db: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """AKER_SOURCE_URI=database reads the market_* tables and scores exactly as the files do."""
+    from aker_core.sample import load_source_dir
+
+    build(ScoreMarkets(as_of=AS_OF))
+    from_files = ScoreMarkets(as_of=AS_OF).output()
+    assert isinstance(from_files, CacheTarget)
+    engine = create_engine_from_url(run_db)
+    with engine.begin() as conn:
+        load_source_dir(conn, str(source_dir))
+    engine.dispose()
+    monkeypatch.setenv("AKER_SOURCE_URI", "database")
+    done = build(ScoreMarkets(as_of=AS_OF))
+    assert families(done["completed"]) == ALL_FAMILIES
+    from_db = ScoreMarkets(as_of=AS_OF).output()
+    assert isinstance(from_db, CacheTarget)
+    assert pq.read_table(from_db.path).equals(pq.read_table(from_files.path))
+    meta = from_db.sidecar()
+    assert meta["rows"] == from_files.sidecar()["rows"]
+    fetch_meta = FetchSource(dataset="market_jobs", as_of=AS_OF).output()
+    assert isinstance(fetch_meta, CacheTarget)
+    assert fetch_meta.sidecar()["source"]["location"] == "database:market_jobs"

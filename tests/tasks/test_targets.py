@@ -97,3 +97,16 @@ def test_code_version_tracks_file_content(tmp_path: Path, monkeypatch: pytest.Mo
     (pkg / "rules.py").write_text("A = 2\n")
     code_version.cache_clear()
     assert code_version("codepkg.rules") != first
+
+
+def test_concurrent_writer_of_same_target_keeps_first_file(tmp_path: Path) -> None:
+    """When another worker already renamed the target into place, writing again keeps it and succeeds."""
+    from aker_tasks.targets import atomic_path
+
+    target = CacheTarget(tmp_path / "t" / "x.parquet")
+    Path(target.path).parent.mkdir(parents=True)
+    Path(target.path).write_bytes(b"first")
+    with atomic_path(target) as tmp:
+        Path(tmp).write_bytes(b"second")
+    assert Path(target.path).read_bytes() == b"first"
+    assert sorted(p.name for p in Path(target.path).parent.iterdir()) == ["x.parquet"]

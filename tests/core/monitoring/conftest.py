@@ -178,5 +178,8 @@ def binary_or_skip(name: str) -> str:
     """Path of executable ``name``, or skip the test saying which Debian package provides it."""
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} not installed (Debian package {name}; .ci/run installs it)")
+        reason = f"{name} not installed (Debian package {name}; .ci/run installs it)"
+        if os.environ.get("AKER_REQUIRE_PROMETHEUS") == "1":
+            pytest.fail(f"AKER_REQUIRE_PROMETHEUS=1 but {reason}")
+        pytest.skip(reason)
     return path
