@@ -44,9 +44,7 @@ CONTEXT_FIELDS: tuple[str, ...] = ("run_id", "task", "as_of")
 _HANDLER_FLAG = "_aker_handler"
 
 # ``None`` rather than ``{}`` as default: a shared mutable default could be changed by accident.
-_context: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
-    "aker_log_context", default=None
-)
+_context: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("aker_log_context", default=None)
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}

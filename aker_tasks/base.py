@@ -59,6 +59,7 @@ def preload_runtime() -> None:
 
     git_info()  # runs `git` once here instead of once per forked worker
 
+
 logger = logging.getLogger("aker_tasks")
 
 
@@ -74,7 +75,6 @@ class AkerTask(luigi.Task):
     content_type: ClassVar[str] = PARQUET
     #: File extension of the output file.
     extension: ClassVar[str] = "parquet"
-
 
     # --- identity -------------------------------------------------------------------------
     @property
@@ -121,8 +121,9 @@ class AkerTask(luigi.Task):
             return None
         return {
             "family": self.get_task_family(),
-            "params": {k: v for k, v in self.to_str_params(only_significant=True).items()
-                       if k not in self.key_excludes},
+            "params": {
+                k: v for k, v in self.to_str_params(only_significant=True).items() if k not in self.key_excludes
+            },
             "code_version": code_version(*self.code_modules) if self.code_modules else "",
             "inputs": inputs,
             "settings": self.result_settings(),
@@ -238,12 +239,15 @@ class AkerTask(luigi.Task):
         started = time.perf_counter()
         params = self.to_str_params(only_significant=True)
         self.report(f"running {self.get_task_family()} {params}")
-        with RunContext(
-            sessionmaker(bind=run_engine()),
-            settings=self.settings,
-            task_family=self.get_task_family(),
-            task_params=params,
-        ) as run, log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)):
+        with (
+            RunContext(
+                sessionmaker(bind=run_engine()),
+                settings=self.settings,
+                task_family=self.get_task_family(),
+                task_params=params,
+            ) as run,
+            log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)),
+        ):
             self.log_inputs(run)
             extra = self.execute(run, target)
             # A target that already existed (re-persisting a cached result) keeps the sidecar

@@ -60,9 +60,7 @@ def code_version(*modules: str) -> str:
             raise ModuleNotFoundError(f"code_version: module {name!r} not found")
         # A package stands for every module in it.
         files = (
-            sorted(Path(spec.origin).parent.glob("*.py"))
-            if spec.submodule_search_locations
-            else [Path(spec.origin)]
+            sorted(Path(spec.origin).parent.glob("*.py")) if spec.submodule_search_locations else [Path(spec.origin)]
         )
         for f in files:
             h.update(f"{name}/{f.name}".encode() + b"\0" + f.read_bytes() + b"\0")

@@ -27,10 +27,13 @@ BIN = Path(sys.executable).parent
 
 def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Run ``cmd``; return (wall seconds, peak RSS MiB of it and its children)."""
-    wrapper = [sys.executable, "-c",
-               "import resource, subprocess, sys; rc = subprocess.call(sys.argv[1:]); "
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)",
-               *cmd]
+    wrapper = [
+        sys.executable,
+        "-c",
+        "import resource, subprocess, sys; rc = subprocess.call(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)",
+        *cmd,
+    ]
     start = time.perf_counter()
     proc = subprocess.run(wrapper, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -41,8 +44,25 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def _generate(markets: int, out: Path, seed: int) -> None:
-    subprocess.run([sys.executable, "-m", "aker_core.sample", "--markets", str(markets), "--vintages", "2",
-                    "--out", str(out), "--seed", str(seed), "--format", "parquet"], cwd=ROOT, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aker_core.sample",
+            "--markets",
+            str(markets),
+            "--vintages",
+            "2",
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+            "--format",
+            "parquet",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
 
 
 def _fresh_postgres(dsn: str, schema: str) -> str:
@@ -74,16 +94,30 @@ def bench(markets: int, workers: int, repeat: int, postgres: str | None = None) 
             src = base / "run-src"
             shutil.rmtree(src, ignore_errors=True)
             shutil.copytree(base / "src", src)
-            env = {**os.environ, "AKER_CACHE_PATH": str(cache), "AKER_SOURCE_URI": str(src),
-                   "LUIGI_CONFIG_PATH": str(ROOT / "luigi.cfg")}
+            env = {
+                **os.environ,
+                "AKER_CACHE_PATH": str(cache),
+                "AKER_SOURCE_URI": str(src),
+                "LUIGI_CONFIG_PATH": str(ROOT / "luigi.cfg"),
+            }
             env.pop("AKER_POSTGIS_DSN", None)
             if postgres:
                 env["AKER_POSTGIS_DSN"] = _fresh_postgres(postgres, "aker_bench_pipeline")
-            cmd = [str(BIN / "luigi"), "--module", "aker_tasks", "ScoreMarkets", "--as-of", "2024-06-01",
-                   "--local-scheduler", "--workers", str(workers)]
+            cmd = [
+                str(BIN / "luigi"),
+                "--module",
+                "aker_tasks",
+                "ScoreMarkets",
+                "--as-of",
+                "2024-06-01",
+                "--local-scheduler",
+                "--workers",
+                str(workers),
+            ]
             # Migrate first so the cold run measures the pipeline, not creating the schema.
-            subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
-                           capture_output=True)
+            subprocess.run(
+                [str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True
+            )
             for phase in ("cold", "cached", "one source changed"):
                 if phase == "one source changed":
                     shutil.copy(base / "alt" / "market_jobs.parquet", src / "market_jobs.parquet")
@@ -103,8 +137,10 @@ def main() -> int:
     parser.add_argument("--postgres", metavar="DSN", help="persist to this PostgreSQL database instead of SQLite")
     args = parser.parse_args()
     backend = "postgresql" if args.postgres else "sqlite"
-    print(f"{'markets':>9}  {'phase':<20} {'wall s':>7} {'peak RSS MiB':>13}   ({backend}, workers={args.workers}, "
-          f"best of {args.repeat}, cores={os.cpu_count()})")
+    print(
+        f"{'markets':>9}  {'phase':<20} {'wall s':>7} {'peak RSS MiB':>13}   ({backend}, workers={args.workers}, "
+        f"best of {args.repeat}, cores={os.cpu_count()})"
+    )
     for n in args.markets:
         for phase, wall, rss in bench(n, args.workers, args.repeat, args.postgres):
             print(f"{n:>9}  {phase:<20} {wall:7.2f} {rss:13.0f}")

@@ -170,7 +170,10 @@ def test_invalid_config_cli_exits_nonzero_without_traceback(tmp_path: Path) -> N
     env["AKER_POSTGIS_DSN"] = f"postgresql://aker:{SECRET}@db/aker"
     proc = subprocess.run(
         [sys.executable, "-m", "aker_core.config", "--show-effective"],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 2
     assert "AKER_WEIGHTS__SUPPLY" in proc.stderr

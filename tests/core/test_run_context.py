@@ -76,8 +76,9 @@ def test_lineage_rows_tied_to_run(session_factory: sessionmaker[Session]) -> Non
 
     fetched = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
     with RunContext(session_factory) as run:
-        run.log_lineage(table="market_jobs", source="bls_qcew", url="https://api.bls.gov/",
-                        fetched_at=fetched, hash="abc123")
+        run.log_lineage(
+            table="market_jobs", source="bls_qcew", url="https://api.bls.gov/", fetched_at=fetched, hash="abc123"
+        )
     with session_factory() as s:
         rows = s.scalars(select(Lineage).where(Lineage.run_id == run.id)).all()
     assert [(r.table, r.source, r.source_url, r.hash, r.direction) for r in rows] == [

@@ -24,8 +24,16 @@ from aker_data.migrate import (
 from aker_data.models import Base
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"runs", "lineage", "markets", "market_supply", "market_jobs", "market_urban",
-          "market_outdoors", "pillar_scores"}
+TABLES = {
+    "runs",
+    "lineage",
+    "markets",
+    "market_supply",
+    "market_jobs",
+    "market_urban",
+    "market_outdoors",
+    "pillar_scores",
+}
 
 
 def test_single_head() -> None:
@@ -66,11 +74,15 @@ def test_models_match_migrations(db_url: str) -> None:
 
 def test_alembic_cli_uses_settings_dsn(db_url: str, tmp_path: Path) -> None:
     """`alembic upgrade head` migrates the database named by AKER_POSTGIS_DSN."""
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "AKER_POSTGIS_DSN": db_url,
-           "AKER_CACHE_PATH": str(tmp_path / "c")}
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "AKER_POSTGIS_DSN": db_url,
+        "AKER_CACHE_PATH": str(tmp_path / "c"),
+    }
     for args in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"]):
-        proc = subprocess.run([sys.executable, "-m", "alembic", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "alembic", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
         assert proc.returncode == 0, proc.stderr
     engine = create_engine_from_url(db_url)
     assert current_revision(engine) == head_revision()

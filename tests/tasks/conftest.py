@@ -42,8 +42,7 @@ def build(
     """Run tasks like `luigi` does and return {status: task ids}; raise unless SUCCESS (by default)."""
     _reset_process_caches()
     task_list = [tasks] if isinstance(tasks, luigi.Task) else list(tasks)
-    result = luigi.build(task_list, local_scheduler=True, detailed_summary=True, workers=workers,
-                         log_level="WARNING")
+    result = luigi.build(task_list, local_scheduler=True, detailed_summary=True, workers=workers, log_level="WARNING")
     ok = result.status in (luigi.LuigiStatusCode.SUCCESS, luigi.LuigiStatusCode.SUCCESS_WITH_RETRY)
     if ok != expect_success:
         raise BuildFailed(f"luigi.build ended {result.status}:\n{result.summary_text}")
@@ -81,8 +80,9 @@ def db_counts(url: str) -> dict[str, int]:
     """Row counts of runs, lineage and pillar_scores."""
     engine = create_engine_from_url(url)
     with sessionmaker(bind=engine)() as s:
-        counts = {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
-                  for m in (Run, Lineage, PillarScore)}
+        counts = {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0 for m in (Run, Lineage, PillarScore)
+        }
     engine.dispose()
     return counts
 

@@ -50,23 +50,29 @@ def _truncated_parquet(src: Path) -> None:
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "missing dataset": (lambda d: (d / "market_urban.csv").unlink(), ["market_urban"]),
     "missing column": (lambda d: _drop_column(d / "market_supply.csv", "tom_days"), ["market_supply", "tom_days"]),
-    "non-numeric text": (lambda d: _edit_cell(d / "market_supply.csv", "vacancy_rate", 3, "abc"),
-                         ["market_supply", "vacancy_rate", "abc"]),
-    "unparseable date": (lambda d: _edit_cell(d / "market_jobs.csv", "data_vintage", 2, "2024-13-45"),
-                         ["market_jobs", "data_vintage"]),
-    "empty msa_id": (lambda d: _edit_cell(d / "market_outdoors.csv", "msa_id", 4, ""),
-                     ["market_outdoors", "msa_id"]),
+    "non-numeric text": (
+        lambda d: _edit_cell(d / "market_supply.csv", "vacancy_rate", 3, "abc"),
+        ["market_supply", "vacancy_rate", "abc"],
+    ),
+    "unparseable date": (
+        lambda d: _edit_cell(d / "market_jobs.csv", "data_vintage", 2, "2024-13-45"),
+        ["market_jobs", "data_vintage"],
+    ),
+    "empty msa_id": (lambda d: _edit_cell(d / "market_outdoors.csv", "msa_id", 4, ""), ["market_outdoors", "msa_id"]),
     "duplicate key": (lambda d: _duplicate_row(d / "market_urban.csv", 5), ["market_urban", "duplicate"]),
-    "infinite value": (lambda d: _edit_cell(d / "market_supply.csv", "permit_per_1k", 2, "inf"),
-                       ["market_supply", "permit_per_1k"]),
+    "infinite value": (
+        lambda d: _edit_cell(d / "market_supply.csv", "permit_per_1k", 2, "inf"),
+        ["market_supply", "permit_per_1k"],
+    ),
     "empty file": (lambda d: (d / "market_jobs.csv").write_text(""), ["market_jobs"]),
     "truncated parquet": (lambda d: _truncated_parquet(d / "market_outdoors.csv"), ["market_outdoors"]),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_source_fails_cleanly(case: str, source_dir: Path, sqlite_url: str,
-                                  monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_source_fails_cleanly(
+    case: str, source_dir: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The run fails naming what is wrong, and earlier targets and scores stay intact."""
     monkeypatch.setenv("AKER_POSTGIS_DSN", sqlite_url)
     build(ScoreMarkets(as_of=AS_OF))

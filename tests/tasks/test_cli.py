@@ -17,14 +17,25 @@ LUIGI = str(Path(sys.executable).parent / "luigi")
 
 def _env(tmp_path: Path, source_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AKER_")}
-    env.update(AKER_CACHE_PATH=str(tmp_path / "cache"), AKER_SOURCE_URI=str(source_dir),
-               LUIGI_CONFIG_PATH=str(ROOT / "luigi.cfg"), **extra)
+    env.update(
+        AKER_CACHE_PATH=str(tmp_path / "cache"),
+        AKER_SOURCE_URI=str(source_dir),
+        LUIGI_CONFIG_PATH=str(ROOT / "luigi.cfg"),
+        **extra,
+    )
     return env
 
 
 def _luigi(env: dict[str, str], *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([LUIGI, "--module", "aker_tasks", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [LUIGI, "--module", "aker_tasks", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_luigi_command_succeeds_then_is_cached(source_dir: Path, tmp_path: Path) -> None:
@@ -56,8 +67,15 @@ def test_luigi_command_exits_nonzero_on_bad_input(source_dir: Path, tmp_path: Pa
 
 def test_luigi_command_rejects_bad_weights(source_dir: Path, tmp_path: Path) -> None:
     """Invalid --weights fail scheduling with a non-zero exit naming the problem."""
-    proc = _luigi(_env(tmp_path, source_dir), "ScoreMarkets", "--as-of", "2024-06-01", "--local-scheduler",
-                  "--weights", '{"supply": -1, "jobs": 1, "urban": 1, "outdoor": 1}')
+    proc = _luigi(
+        _env(tmp_path, source_dir),
+        "ScoreMarkets",
+        "--as-of",
+        "2024-06-01",
+        "--local-scheduler",
+        "--weights",
+        '{"supply": -1, "jobs": 1, "urban": 1, "outdoor": 1}',
+    )
     assert proc.returncode != 0
     assert "supply" in proc.stderr
 
@@ -84,14 +102,35 @@ def test_graph_under_real_luigid(source_dir: Path, tmp_path: Path) -> None:
     state = tmp_path / "luigid"
     state.mkdir()
     luigid = subprocess.Popen(
-        [str(Path(sys.executable).parent / "luigid"), "--address", "127.0.0.1", "--port", str(port),
-         "--state-path", str(state / "state.pickle"), "--logdir", str(state)],
-        cwd=state, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).parent / "luigid"),
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--state-path",
+            str(state / "state.pickle"),
+            "--logdir",
+            str(state),
+        ],
+        cwd=state,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_http(f"http://127.0.0.1:{port}/api/graph", time.monotonic() + 30)
-        proc = _luigi(_env(tmp_path, source_dir), "ScoreMarkets", "--as-of", "2024-06-01",
-                      "--scheduler-host", "127.0.0.1", "--scheduler-port", str(port), "--workers", "2")
+        proc = _luigi(
+            _env(tmp_path, source_dir),
+            "ScoreMarkets",
+            "--as-of",
+            "2024-06-01",
+            "--scheduler-host",
+            "127.0.0.1",
+            "--scheduler-port",
+            str(port),
+            "--workers",
+            "2",
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         query = urllib.request.quote(json.dumps({"status": "DONE"}))
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/task_list?data={query}", timeout=5) as r:

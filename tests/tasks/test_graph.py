@@ -25,8 +25,9 @@ def _scores(url: str, column: str = "weighted_0_100") -> dict[str, float | None]
     """msa_id -> one pillar_scores column for AS_OF."""
     engine = create_engine_from_url(url)
     with Session(engine) as s:
-        rows = s.execute(select(PillarScore.msa_id, getattr(PillarScore, column))
-                         .where(PillarScore.score_as_of == AS_OF)).all()
+        rows = s.execute(
+            select(PillarScore.msa_id, getattr(PillarScore, column)).where(PillarScore.score_as_of == AS_OF)
+        ).all()
     engine.dispose()
     return {m: w for m, w in rows}
 
@@ -56,11 +57,17 @@ def test_every_executed_task_is_a_completed_run_with_lineage(source_dir: Path, r
             assert run.git_sha == "0123456789abcdef0123456789abcdef01234567"
             directions = sorted(s.scalars(select(Lineage.direction).where(Lineage.run_id == run.run_id)))
             assert "output" in directions and "input" in directions
-        fetch_inputs = s.scalars(select(Lineage).join(Run).where(
-            Run.task_family == "FetchSource", Lineage.direction == "input")).all()
+        fetch_inputs = s.scalars(
+            select(Lineage).join(Run).where(Run.task_family == "FetchSource", Lineage.direction == "input")
+        ).all()
     engine.dispose()
-    assert {row.table for row in fetch_inputs} == {"markets", "market_supply", "market_jobs", "market_urban",
-                                                   "market_outdoors"}
+    assert {row.table for row in fetch_inputs} == {
+        "markets",
+        "market_supply",
+        "market_jobs",
+        "market_urban",
+        "market_outdoors",
+    }
     assert all(row.source_url and row.source_url.startswith("file://") for row in fetch_inputs)
 
 
@@ -95,8 +102,7 @@ def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) ->
     assert any("jobs" in t and t.startswith("ScorePillar") for t in done["completed"])
     new_jobs = _scores(run_db, "jobs_0_5")
     # Higher unemployment can only lower the jobs pillar, and must for markets that report it.
-    lowered = [m for m in new_jobs if old_jobs[m] is not None and new_jobs[m] is not None
-               and new_jobs[m] < old_jobs[m]]
+    lowered = [m for m in new_jobs if old_jobs[m] is not None and new_jobs[m] is not None and new_jobs[m] < old_jobs[m]]
     assert lowered
     assert all(new_jobs[m] <= old_jobs[m] for m in lowered)
 
@@ -137,9 +143,7 @@ def test_equal_weight_ratios_share_a_target(source_dir: Path, run_db: str) -> No
     assert ScoreMarkets(as_of=AS_OF, weights=scaled).output().path == first.path
 
 
-def test_changed_scoring_code_reruns_scoring(
-    source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_changed_scoring_code_reruns_scoring(source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new code version of the pillar rules reruns the pillars and everything after them."""
     build(ScoreMarkets(as_of=AS_OF))
     import aker_tasks.base as base
@@ -167,8 +171,9 @@ def test_lost_database_is_repopulated_from_cache(
     assert _scores(fresh) == expected
 
 
-def test_same_inputs_give_byte_identical_targets(source_dir: Path, run_db: str, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_inputs_give_byte_identical_targets(
+    source_dir: Path, run_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two cold runs into different caches write byte-identical files and record equal output hashes."""
     build(ScoreMarkets(as_of=AS_OF))
     first = ScoreMarkets(as_of=AS_OF).output()
@@ -217,8 +222,9 @@ def test_export_formats(source_dir: Path, run_db: str, fmt: str) -> None:
     assert got.column_names == expected.column_names
 
 
-def test_database_source_gives_same_scores_as_files(source_dir: Path, run_db: str,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_source_gives_same_scores_as_files(
+    source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """AKER_SOURCE_URI=database reads the market_* tables and scores exactly as the files do."""
     from aker_core.sample import load_source_dir
 

@@ -47,8 +47,7 @@ def test_pipeline_writes_task_metrics_textfile(
     assert second[("aker_task_runs_total", "ScoreMarkets", "executed")] == 1
 
 
-def test_failed_task_is_counted(source_dir: Path, run_db: str, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_task_is_counted(source_dir: Path, run_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A task that fails increments the failed outcome of its family."""
     textfile = tmp_path / "aker.prom"
     monkeypatch.setenv("AKER_METRICS_TEXTFILE", str(textfile))
@@ -60,11 +59,29 @@ def test_failed_task_is_counted(source_dir: Path, run_db: str, tmp_path: Path,
 def test_json_logs_carry_run_id(source_dir: Path, tmp_path: Path) -> None:
     """With AKER_LOG_FORMAT=json the tasks' log lines are JSON objects with run id, task and as_of."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AKER_")}
-    env.update(AKER_CACHE_PATH=str(tmp_path / "cache"), AKER_SOURCE_URI=str(source_dir),
-               AKER_LOG_FORMAT="json", AKER_POSTGIS_DSN=f"sqlite:///{tmp_path / 'db.sqlite'}")
-    proc = subprocess.run([str(Path(sys.executable).parent / "luigi"), "--module", "aker_tasks", "ScoreMarkets",
-                           "--as-of", "2024-06-01", "--local-scheduler"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env.update(
+        AKER_CACHE_PATH=str(tmp_path / "cache"),
+        AKER_SOURCE_URI=str(source_dir),
+        AKER_LOG_FORMAT="json",
+        AKER_POSTGIS_DSN=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "luigi"),
+            "--module",
+            "aker_tasks",
+            "ScoreMarkets",
+            "--as-of",
+            "2024-06-01",
+            "--local-scheduler",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     records = [orjson.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
     wrote = [r for r in records if "wrote" in r["message"]]
