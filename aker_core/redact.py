@@ -44,12 +44,14 @@ def secret_values(settings: Settings) -> list[str]:
     values: set[str] = set()
     dsn = settings.database_url
     try:
-        password = make_url(dsn).password
+        parsed = make_url(dsn)
+        passwords = [parsed.password, *(v for k, v in parsed.query.items() if k.lower() == "password")]
     except Exception:  # unparseable DSN: mask it whole
-        password = None
-    if password:
-        values.add(str(password))
-        values.add(dsn)
+        passwords = [dsn]
+    for password in passwords:
+        if password:
+            values.add(str(password))
+            values.add(dsn)
     for key in (settings.bls_api_key, settings.census_api_key):
         if key is not None and key.get_secret_value():
             values.add(key.get_secret_value())

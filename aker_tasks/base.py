@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import luigi
 
 from aker_core.config import Settings, get_settings
-from aker_tasks.hashing import cache_key, code_version
+from aker_tasks.hashing import cache_key, code_version, file_hash
 from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget
 
 if TYPE_CHECKING:
@@ -251,19 +251,23 @@ class AkerTask(luigi.Task):
             self.log_inputs(run)
             extra = self.execute(run, target)
             # A target that already existed (re-persisting a cached result) keeps the sidecar
-            # of the run that made it.
-            meta = target.sidecar() if target.exists() else target.write_sidecar(self.provenance(run, parts) | extra)
-            run.set_output_hash(str(meta["content_hash"]))
+            # of the run that made it; otherwise the sidecar is written only after the run has
+            # committed as completed, so a published target always has its run and lineage.
+            existing = target.sidecar() if target.exists() else None
+            content_hash = str(existing["content_hash"]) if existing else file_hash(target.file)
+            run.set_output_hash(content_hash)
             run.log_lineage(
                 table=self.get_task_family(),
                 source="target",
                 url=target.file.as_uri(),
                 fetched_at=None,
-                hash=str(meta["content_hash"]),
+                hash=content_hash,
                 direction="output",
                 path=target.path,
-                rows=meta.get("rows"),
+                rows=extra.get("rows"),
             )
+        meta = existing or target.write_sidecar(self.provenance(run, parts) | extra)
+        with log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)):
             logger.info("%s wrote %s (%s rows)", self.task_id, target.path, meta.get("rows"))
         self.run_stats = {
             "duration_seconds": time.perf_counter() - started,

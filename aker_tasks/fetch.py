@@ -34,7 +34,7 @@ def _db_table(url: str, name: str) -> tuple[pa.Table, str]:
     from aker_core.sources import read_table_from_db
     from aker_data.engine import get_engine
 
-    table = read_table_from_db(get_engine(url), name)
+    table = read_table_from_db(get_engine(url), name, validate=True)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -47,7 +47,14 @@ class FetchSource(AkerTask):
     dataset = luigi.ChoiceParameter(choices=DATASETS, description="Source dataset to read.")
     as_of = luigi.DateParameter(description="Use each market's latest data_vintage on or before this date.")
 
-    code_modules: ClassVar[tuple[str, ...]] = ("aker_core.sources", "aker_core.scoring.asof", "aker_tasks.fetch")
+    # rules defines which metric columns a source keeps; models, what the database source reads.
+    code_modules: ClassVar[tuple[str, ...]] = (
+        "aker_core.sources",
+        "aker_core.scoring.asof",
+        "aker_core.scoring.rules",
+        "aker_data.models",
+        "aker_tasks.fetch",
+    )
 
     def label(self) -> str:
         """File names start with the dataset."""

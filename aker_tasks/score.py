@@ -47,7 +47,8 @@ def effective_weights(override: Mapping[str, Any] | None, default: Weights) -> d
     if missing:
         raise ScoringError(f"--weights is missing {', '.join(missing)}; give all of {', '.join(PILLARS)}")
     try:
-        return Weights.model_validate(given).normalised()
+        # strict: "0.3" or true are not weights (as aker_core.scoring.normalise_weights agrees)
+        return Weights.model_validate(given, strict=True).normalised()
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'weights'}: {err['msg']}" for err in e.errors())
         raise ScoringError(f"invalid --weights: {problems}") from e
@@ -129,7 +130,8 @@ class ScoreMarkets(AkerTask):
         out = self.output()
         if not isinstance(out, CacheTarget) or not out.exists():
             return False
-        return scores_persisted(self.as_of, out.content_hash())
+        meta = out.sidecar()
+        return scores_persisted(self.as_of, str(meta["content_hash"]), int(meta["rows"]))
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Compose (or reuse the cached composite) and replace the as_of's pillar_scores."""

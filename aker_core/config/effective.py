@@ -17,6 +17,8 @@ from aker_core.config.settings import Settings
 __all__ = ["describe_validation_error", "effective_settings", "field_sources", "mask_dsn"]
 
 SECRET_MASK = "**********"
+#: DSN query parameters that carry secrets (libpq names).
+SECRET_QUERY_KEYS = frozenset({"password", "passfile", "sslpassword", "sslkey"})
 
 
 def mask_dsn(url: str) -> str:
@@ -31,7 +33,11 @@ def mask_dsn(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        # libpq also takes secrets as query parameters (?password=...): mask those too.
+        hidden = {k: "***" for k in parsed.query if k.lower() in SECRET_QUERY_KEYS}
+        rendered = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+        return rendered.replace("%2A%2A%2A", "***")
     except Exception:  # any parse failure: show nothing of it rather than risk the secret
         return SECRET_MASK
 

@@ -188,3 +188,11 @@ def test_invalid_dsn_message_hides_value(monkeypatch: pytest.MonkeyPatch) -> Non
         get_settings()
     assert "AKER_POSTGIS_DSN" in str(info.value)
     assert SECRET not in str(info.value)
+
+
+def test_password_in_dsn_query_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password passed as ?password= is masked in the snapshot and --show-effective too."""
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"postgresql://aker@db/aker?password={SECRET}&sslmode=require")
+    snapshot = orjson.dumps(Settings().snapshot()).decode()
+    assert SECRET not in snapshot
+    assert "sslmode=require" in snapshot

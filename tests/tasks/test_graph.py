@@ -144,14 +144,14 @@ def test_equal_weight_ratios_share_a_target(source_dir: Path, run_db: str) -> No
 
 
 def test_changed_scoring_code_reruns_scoring(source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A new code version of the pillar rules reruns the pillars and everything after them."""
+    """A new code version of the pillar scoring reruns the pillars and everything after them."""
     build(ScoreMarkets(as_of=AS_OF))
     import aker_tasks.base as base
     from aker_tasks.hashing import code_version
 
     def bumped(*modules: str) -> str:
         version = code_version(*modules)
-        return version + "-rules-v2" if "aker_core.scoring.rules" in modules else version
+        return version + "-v2" if "aker_core.scoring.pillars" in modules else version
 
     monkeypatch.setattr(base, "code_version", bumped)
     done = build(ScoreMarkets(as_of=AS_OF))
@@ -246,3 +246,38 @@ def test_database_source_gives_same_scores_as_files(
     fetch_meta = FetchSource(dataset="market_jobs", as_of=AS_OF).output()
     assert isinstance(fetch_meta, CacheTarget)
     assert fetch_meta.sidecar()["source"]["location"] == "database:market_jobs"
+
+
+def test_date_before_any_vintage_completes_empty(source_dir: Path, run_db: str) -> None:
+    """An as_of before every vintage yields an empty composite that completes and then stays cached."""
+    early = dt.date(1990, 1, 1)
+    build(ScoreMarkets(as_of=early))
+    out = ScoreMarkets(as_of=early).output()
+    assert isinstance(out, CacheTarget)
+    assert out.sidecar()["rows"] == 0
+    before = db_counts(run_db)
+    done = build(ScoreMarkets(as_of=early))
+    assert done["completed"] == set()
+    assert db_counts(run_db) == before
+
+
+def test_rows_written_by_the_service_are_replaced_on_rerun(source_dir: Path, run_db: str) -> None:
+    """If anything else rewrote some scores of the date, the pipeline persists its composite again."""
+    from aker_core.markets import PillarScoreService
+    from aker_core.sample import load_source_dir
+
+    build(ScoreMarkets(as_of=AS_OF))
+    expected = _scores(run_db)
+    engine = create_engine_from_url(run_db)
+    with engine.begin() as conn:
+        load_source_dir(conn, str(source_dir))
+    with Session(engine) as s, s.begin():
+        market = next(iter(sorted(expected)))
+        PillarScoreService(s).refresh_one(
+            market, as_of=AS_OF, weights={"supply": 1, "jobs": 0, "urban": 0, "outdoor": 0}
+        )
+    engine.dispose()
+    assert _scores(run_db) != expected
+    done = build(ScoreMarkets(as_of=AS_OF))
+    assert families(done["completed"]) == ["ScoreMarkets"]
+    assert _scores(run_db) == expected

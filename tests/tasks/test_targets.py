@@ -110,3 +110,15 @@ def test_concurrent_writer_of_same_target_keeps_first_file(tmp_path: Path) -> No
         Path(tmp).write_bytes(b"second")
     assert Path(target.path).read_bytes() == b"first"
     assert sorted(p.name for p in Path(target.path).parent.iterdir()) == ["x.parquet"]
+
+
+@pytest.mark.parametrize("bad", [{"supply": "0.3"}, {"supply": True}])
+def test_weights_parameter_rejects_non_numbers(bad: dict[str, object]) -> None:
+    """--weights values must be numbers, not numeric strings or booleans."""
+    from aker_core.config import Weights
+    from aker_core.exceptions import ScoringError
+    from aker_tasks.score import effective_weights
+
+    weights = {"supply": 0.3, "jobs": 0.3, "urban": 0.2, "outdoor": 0.2} | bad
+    with pytest.raises(ScoringError, match="supply"):
+        effective_weights(weights, Weights())
