@@ -9,6 +9,8 @@ is configured, which keeps a cached rerun from importing prometheus_client at al
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ from aker_tasks.base import AkerTask
 if TYPE_CHECKING:
     from aker_core.monitoring.batch import TaskMetrics
 
-__all__ = ["task_metrics"]
+__all__ = ["install_sigterm_handler", "task_metrics"]
 
 _metrics: dict[int, TaskMetrics] = {}
 _started: dict[str, float] = {}
@@ -48,11 +50,24 @@ def _observe(task: AkerTask, outcome: str, **amounts: Any) -> None:
     metrics.flush()
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # Python's default SIGTERM ends the process without unwinding, leaving the task's run row
+    # 'running' forever. Raising SystemExit unwinds through RunContext, which records 'failed'.
+    raise SystemExit(128 + signum)
+
+
+def install_sigterm_handler() -> None:
+    """Make SIGTERM (kill, a cancelled CI job, luigi's worker_timeout) unwind the running task."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
 @AkerTask.event_handler(luigi.Event.START)
 def _on_start(task: AkerTask) -> None:
     from aker_core.logging import configure_logging
 
     configure_logging(get_settings())
+    install_sigterm_handler()
     _started[task.task_id] = time.perf_counter()
 
 

@@ -88,3 +88,31 @@ def test_json_logs_carry_run_id(source_dir: Path, tmp_path: Path) -> None:
     assert len(wrote) == 10
     assert all(r["run_id"] and r["task"] and r["as_of"] == "2024-06-01" for r in wrote)
     assert len({r["run_id"] for r in wrote}) == 10
+
+
+def test_sigterm_during_a_task_marks_its_run_failed(run_db: str) -> None:
+    """A task process killed with SIGTERM unwinds: its run ends 'failed', not stuck 'running'."""
+    import signal
+
+    from sqlalchemy.orm import sessionmaker
+
+    from aker_core.run import RunContext
+    from aker_data.engine import create_engine_from_url
+    from aker_data.models import Run
+    from aker_tasks.events import install_sigterm_handler
+
+    previous = signal.getsignal(signal.SIGTERM)
+    engine = create_engine_from_url(run_db)
+    factory = sessionmaker(bind=engine)
+    try:
+        install_sigterm_handler()
+        with pytest.raises(SystemExit), RunContext(factory) as run:
+            os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with factory() as s:
+        row = s.get(Run, run.id)
+        assert row is not None
+        assert row.status == "failed"
+        assert row.error == "SystemExit: 143"
+    engine.dispose()
