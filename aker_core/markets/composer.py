@@ -16,6 +16,9 @@ from aker_data.models import PillarScore
 
 __all__ = ["score", "score_many"]
 
+#: Most ids bound into one ``IN (...)``; larger requests filter a read of the whole date instead.
+IN_LIST_LIMIT = 5_000
+
 
 def score_many(
     session: Session,
@@ -51,9 +54,15 @@ def score_many(
     wanted = None
     if msa_ids is not None:
         wanted = sorted(set(msa_ids))
-        query = query.where(table.c.msa_id.in_(wanted))
+        # IN binds one variable per id and SQLite allows ~32k; past a few thousand ids, reading the
+        # whole date (one indexed range) and filtering here is as cheap and has no limit.
+        if len(wanted) <= IN_LIST_LIMIT:
+            query = query.where(table.c.msa_id.in_(wanted))
     rows = session.execute(query.order_by(table.c.msa_id)).all()
     if wanted is not None:
+        if len(wanted) > IN_LIST_LIMIT:
+            keep = set(wanted)
+            rows = [r for r in rows if r[0] in keep]
         found = {r[0] for r in rows}
         absent = [m for m in wanted if m not in found]
         if absent:

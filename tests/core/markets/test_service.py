@@ -168,3 +168,13 @@ def test_latest_in_sql_equals_latest_as_of(session_factory, as_of):
             got = read_table_from_db(s, name, max_vintage=as_of, latest=True, msa_ids=subset)
             assert got.equals(wanted)
             assert read_table_from_db(s, name, latest=True, msa_ids=[]).num_rows == 0
+
+
+def test_score_many_with_more_ids_than_sqlite_variables(session_factory):
+    """score_many accepts id lists past SQLite's ~32k bound-variable limit and still reports missing ones."""
+    _load(session_factory, _hand_tables(dt.date(2024, 3, 31)))
+    with session_factory() as s, s.begin():
+        PillarScoreService(s).refresh_many(as_of="2024-06-01", run_id=None)
+    many = ["H", *(f"X{i:05d}" for i in range(40_000))]
+    with session_factory() as s, pytest.raises(ScoringError, match="40000 market"):
+        score_many(s, many, as_of="2024-06-01")
