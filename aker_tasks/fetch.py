@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import luigi
 
+from aker_core.sources.location import DATABASE_SOURCE, DATASETS
 from aker_tasks.base import AkerTask
 from aker_tasks.hashing import file_hash, hash_bytes
 from aker_tasks.targets import CacheTarget
@@ -18,12 +19,7 @@ if TYPE_CHECKING:
 
     from aker_core.run import RunContext
 
-__all__ = ["DATABASE_SOURCE", "DATASETS", "FetchSource"]
-
-#: Every dataset a source holds; ``markets`` has names, the others metrics per vintage.
-DATASETS: tuple[str, ...] = ("markets", "market_supply", "market_jobs", "market_urban", "market_outdoors")
-#: ``AKER_SOURCE_URI`` value that reads the ``market_*`` tables of the run database.
-DATABASE_SOURCE = "database"
+__all__ = ["FetchSource"]
 
 
 @lru_cache(maxsize=8)

@@ -15,11 +15,12 @@ from typing import Any
 import orjson
 import xxhash
 
+from aker_core.sources.location import content_hash
+
 __all__ = ["HASH_PREFIX", "cache_key", "code_version", "file_hash", "hash_bytes"]
 
 #: Every content hash carries its algorithm so a later change of algorithm cannot collide.
 HASH_PREFIX = "xxh3_128:"
-_CHUNK = 8 * 1024 * 1024
 
 # (path, size, mtime_ns, inode) -> hash: Luigi asks for completeness several times per run.
 _file_hashes: dict[tuple[str, int, int, int], str] = {}
@@ -37,11 +38,7 @@ def file_hash(path: str | os.PathLike[str]) -> str:
     cached = _file_hashes.get(memo)
     if cached is not None:
         return cached
-    h = xxhash.xxh3_128()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    digest = HASH_PREFIX + h.hexdigest()
+    digest = HASH_PREFIX + content_hash(os.fspath(path))
     _file_hashes[memo] = digest
     return digest
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from aker_core.config import PILLARS, Weights
 from aker_core.exceptions import ScoringError
+from aker_core.scoring.rules import PILLAR_TABLES
 from aker_tasks.base import AkerTask
 from aker_tasks.fetch import FetchSource
 from aker_tasks.targets import CacheTarget
@@ -22,16 +23,7 @@ from aker_tasks.targets import CacheTarget
 if TYPE_CHECKING:
     from aker_core.run import RunContext
 
-__all__ = ["PILLAR_DATASETS", "ScoreMarkets", "ScorePillar", "effective_weights"]
-
-#: Source dataset of each pillar (mirrors aker_core.scoring.rules.PILLAR_TABLES, which a test checks;
-#: imported lazily there because that package loads pyarrow).
-PILLAR_DATASETS: dict[str, str] = {
-    "supply": "market_supply",
-    "jobs": "market_jobs",
-    "urban": "market_urban",
-    "outdoor": "market_outdoors",
-}
+__all__ = ["ScoreMarkets", "ScorePillar", "effective_weights"]
 
 
 def effective_weights(override: Mapping[str, Any] | None, default: Weights) -> dict[str, float]:
@@ -73,7 +65,7 @@ class ScorePillar(AkerTask):
 
     def requires(self) -> FetchSource:
         """The pillar's source dataset."""
-        return FetchSource(dataset=PILLAR_DATASETS[str(self.pillar)], as_of=self.as_of)
+        return FetchSource(dataset=PILLAR_TABLES[str(self.pillar)], as_of=self.as_of)
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Score the fetched rows and write the pillar parquet."""
