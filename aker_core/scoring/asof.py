@@ -15,9 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aker_core.exceptions import ScoringError
-from aker_core.scoring.arrowutil import sort_by_msa_id
 
-__all__ = ["AsOf", "latest_as_of", "parse_as_of"]
+__all__ = ["AsOf", "latest_as_of", "latest_rows", "parse_as_of"]
 
 #: Everything :func:`parse_as_of` accepts.
 AsOf = dt.date | dt.datetime | str
@@ -78,26 +77,51 @@ def latest_as_of(table: pa.Table, as_of: object) -> pa.Table:
     if not pa.types.is_date32(vintage.type):
         vintage = pc.cast(vintage, pa.date32())
         table = table.set_column(table.column_names.index("data_vintage"), "data_vintage", vintage)
-    keep = pc.less_equal(vintage, pa.scalar(day, pa.date32()))
-    if table.num_rows > 1 and not table.column("msa_id").null_count:
-        ids = table.column("msa_id").combine_chunks()
+    if table.column("msa_id").null_count:
+        return _latest_generic(table.filter(pc.less_equal(vintage, pa.scalar(day, pa.date32()))))
+    return table.take(pa.array(latest_rows(table.column("msa_id"), vintage, day))).combine_chunks()
+
+
+def latest_rows(ids: pa.Array | pa.ChunkedArray, vintages: pa.Array | pa.ChunkedArray, as_of: object) -> np.ndarray:
+    """Row numbers :func:`latest_as_of` keeps, in its output order (by ``msa_id``).
+
+    Lets a reader select rows from the key columns alone and then take them from each other
+    column, without ever holding the whole source table (see
+    :func:`aker_core.sources.read_dataset_as_of`).
+
+    Args:
+        ids: ``msa_id`` per row, no nulls.
+        vintages: ``data_vintage`` (date32) per row.
+        as_of: anything :func:`parse_as_of` accepts.
+
+    Returns:
+        int64 row numbers into ``ids``.
+
+    Raises:
+        ScoringError: bad ``as_of`` or a null ``msa_id``.
+    """
+    day = parse_as_of(as_of)
+    ids = pa.chunked_array([ids]).combine_chunks() if isinstance(ids, pa.Array) else ids.combine_chunks()
+    days = vintages.combine_chunks() if isinstance(vintages, pa.ChunkedArray) else vintages
+    if ids.null_count:
+        raise ScoringError("point-in-time filter: msa_id has null values")
+    keep = pc.fill_null(pc.less_equal(days, pa.scalar(day, pa.date32())), False)
+    kept = np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)
+    if len(ids) > 1:
         changes = _changes(ids)
-        if _sorted_unique_keys(ids, vintage.combine_chunks(), changes):
+        if _sorted_unique_keys(ids, days, changes):
             # Already in (msa_id, data_vintage) order, as the database readers and the generator
             # return it: no sort. A market's kept rows are a prefix of its run, so its latest kept
             # row is a kept row followed by another market or by a row after as_of.
-            # A null vintage is never kept (as Table.filter drops null selections).
-            kept = pc.fill_null(keep, False).combine_chunks().to_numpy(zero_copy_only=False)
+            # A null vintage is never kept.
             latest = kept.copy()
             latest[:-1] &= changes | ~kept[1:]
-            return table.filter(pa.array(latest)).combine_chunks()
-    filtered = table.filter(keep)
-    if filtered.num_rows == 0:
-        return sort_by_msa_id(filtered)
-    ids = filtered.column("msa_id").combine_chunks()
-    days = filtered.column("data_vintage").combine_chunks()
-    if ids.null_count:
-        return _latest_generic(filtered)
+            return np.flatnonzero(latest)
+    candidates = np.flatnonzero(kept)
+    if len(candidates) == 0:
+        return candidates
+    ids = ids.take(pa.array(candidates))
+    days = days.take(pa.array(candidates))
     # Sort one int64 key instead of (string, date) pairs: the market's rank among the distinct
     # ids in the high bits, the vintage reversed in the low bits (latest first within a market).
     distinct = pc.unique(ids)
@@ -111,7 +135,7 @@ def latest_as_of(table: pa.Table, as_of: object) -> pa.Table:
     sorted_codes = codes[order]
     first = np.ones(len(order), dtype=bool)
     first[1:] = sorted_codes[1:] != sorted_codes[:-1]
-    return filtered.take(pa.array(order[first])).combine_chunks()
+    return candidates[order[first]]
 
 
 def _changes(ids: pa.Array) -> np.ndarray:

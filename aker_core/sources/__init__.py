@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # real imports for type checkers; at run time names load on f
         dataset_path,
         resolve_source_dir,
     )
-    from aker_core.sources.reader import read_dataset
+    from aker_core.sources.reader import read_dataset, read_dataset_as_of
     from aker_core.sources.schema import DATASETS, KEY_COLUMNS, MARKETS, SCHEMAS, SOURCE_TABLES
     from aker_core.sources.validate import validate_table
 
@@ -33,6 +33,7 @@ _EXPORTS = {
     "dataset_path": "aker_core.sources.location",
     "resolve_source_dir": "aker_core.sources.location",
     "read_dataset": "aker_core.sources.reader",
+    "read_dataset_as_of": "aker_core.sources.reader",
     "DATASETS": "aker_core.sources.schema",
     "KEY_COLUMNS": "aker_core.sources.schema",
     "MARKETS": "aker_core.sources.schema",
@@ -53,6 +54,7 @@ __all__ = [
     "content_hash",
     "dataset_path",
     "read_dataset",
+    "read_dataset_as_of",
     "read_table_from_db",
     "resolve_source_dir",
     "validate_table",

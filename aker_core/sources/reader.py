@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -19,9 +20,9 @@ from aker_core.exceptions import DataValidationError
 from aker_core.sources.convert import FALSE_TOKENS, NULL_TOKENS, TRUE_TOKENS, conform_column
 from aker_core.sources.errors import where
 from aker_core.sources.schema import SCHEMAS
-from aker_core.sources.validate import validate_table
+from aker_core.sources.validate import check_values, validate_keys, validate_table
 
-__all__ = ["read_dataset"]
+__all__ = ["AsOfRead", "read_dataset", "read_dataset_as_of"]
 
 
 def read_dataset(name: str, path: str | Path) -> pa.Table:
@@ -43,13 +44,7 @@ def read_dataset(name: str, path: str | Path) -> pa.Table:
             non-numeric text, unparseable or missing date, empty/null ``msa_id``, duplicate key,
             infinite value, no rows, or an unreadable file.
     """
-    if name not in SCHEMAS:
-        raise DataValidationError(f"unknown dataset {name!r}; expected one of {', '.join(SCHEMAS)}")
-    path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(f"{where(name, path)}: file not found")
-    if path.stat().st_size == 0:
-        raise DataValidationError(f"{where(name, path)}: no rows (the file is empty)")
+    path = _checked_file(name, path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         table = _read_csv(name, path)
@@ -58,6 +53,77 @@ def read_dataset(name: str, path: str | Path) -> pa.Table:
     else:
         raise DataValidationError(f"{where(name, path)}: unsupported file type {suffix!r} (use .csv or .parquet)")
     return validate_table(name, path, table)
+
+
+class AsOfRead(NamedTuple):
+    """What :func:`read_dataset_as_of` returns."""
+
+    #: One row per market, its latest vintage on or before the date, sorted by ``msa_id``.
+    table: pa.Table
+    #: Data rows in the file (every vintage), for lineage and metrics.
+    rows_read: int
+
+
+def read_dataset_as_of(name: str, path: str | Path, as_of: object) -> AsOfRead:
+    """``latest_as_of(read_dataset(name, path), as_of)``, validated alike, in far less memory.
+
+    A parquet file is read column by column: first the keys, which are validated and pick the
+    rows to keep (:func:`~aker_core.scoring.asof.latest_rows`), then each metric column, which
+    is validated over *all* its rows and cut to the kept ones at once. The whole multi-vintage
+    table is never in memory (at 10^6 markets x 2 vintages that halves the peak). CSV files and
+    ``markets`` (no vintages) are read whole.
+
+    Args:
+        name: a dataset name.
+        path: the file.
+        as_of: anything :func:`~aker_core.scoring.asof.parse_as_of` accepts.
+
+    Returns:
+        The kept rows and the number of rows read.
+
+    Raises:
+        DataValidationError: as :func:`read_dataset`.
+    """
+    from aker_core.scoring.asof import latest_as_of, latest_rows  # scoring imports sources
+
+    path = _checked_file(name, path)
+    schema = SCHEMAS[name]
+    if path.suffix.lower() != ".parquet" or "data_vintage" not in schema.names:
+        table = read_dataset(name, path)
+        kept = latest_as_of(table, as_of) if "data_vintage" in schema.names else table.sort_by("msa_id")
+        return AsOfRead(kept, table.num_rows)
+    try:
+        source = pq.ParquetFile(path)
+        _missing_columns(name, path, source.schema_arrow.names)
+        raw = source.read(columns=["msa_id", "data_vintage"])
+        conformed = [conform_column(name, path, raw, c, schema.field(c).type) for c in raw.column_names]
+        keys = validate_keys(name, path, pa.table(conformed, names=raw.column_names))
+        rows = pa.array(latest_rows(keys.column("msa_id"), keys.column("data_vintage"), as_of))
+        # Take from single-chunk arrays, so each result is one chunk and needs no copy to combine.
+        columns = [keys.column(c).combine_chunks().take(rows) for c in ("msa_id", "data_vintage")]
+        for field in schema:
+            if field.name in keys.column_names:
+                continue
+            raw = source.read(columns=[field.name]).append_column("msa_id", keys.column("msa_id"))
+            values = conform_column(name, path, raw, field.name, field.type)
+            check_values(name, path, field.name, values, keys.column("msa_id"))
+            columns.append(values.combine_chunks().take(rows))
+    except DataValidationError:
+        raise
+    except (pa.ArrowException, OSError) as e:
+        raise DataValidationError(f"{where(name, path)}: unreadable parquet file (truncated or corrupt?): {e}") from e
+    return AsOfRead(pa.Table.from_arrays(columns, schema=schema), keys.num_rows)
+
+
+def _checked_file(name: str, path: str | Path) -> Path:
+    if name not in SCHEMAS:
+        raise DataValidationError(f"unknown dataset {name!r}; expected one of {', '.join(SCHEMAS)}")
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(f"{where(name, path)}: file not found")
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{where(name, path)}: no rows (the file is empty)")
+    return path
 
 
 def _missing_columns(name: str, path: Path, present: list[str]) -> None:

@@ -10,44 +10,92 @@ import pyarrow.compute as pc
 
 from aker_core.exceptions import DataValidationError
 from aker_core.sources.errors import row_error, where
-from aker_core.sources.schema import KEY_COLUMNS, SCHEMAS
+from aker_core.sources.schema import KEY_COLUMNS, MARKETS, SCHEMAS
 
-__all__ = ["validate_table"]
+__all__ = ["check_values", "validate_keys", "validate_table"]
 
 
 def validate_table(name: str, path: Path | str | None, table: pa.Table) -> pa.Table:
     """Validate a table already in (or castable to) the canonical schema of ``name``.
 
     ``msa_id`` is stripped of surrounding whitespace (an invisible space would otherwise make
-    two spellings of one market).
+    two spellings of one market). Checks run keys first (``msa_id``, ``name``/``data_vintage``,
+    duplicates), then each metric column in schema order; the first failing check is reported.
 
     Returns:
         The table in canonical column order, one chunk per column.
 
     Raises:
         DataValidationError: no rows, empty/null ``msa_id``, null ``name``/``data_vintage``,
-            infinite metric, duplicate key.
+            duplicate key, infinite metric.
     """
     schema = SCHEMAS[name]
     if table.num_rows == 0:
         raise DataValidationError(f"{where(name, path)}: no rows (header only)")
     table = table.select(schema.names).cast(schema).combine_chunks()
-    ids = pc.utf8_trim_whitespace(table.column("msa_id"))
-    table = table.set_column(0, "msa_id", ids)
+    keys = validate_keys(name, path, table.select(list(_key_fields(name))))
+    table = table.set_column(0, "msa_id", keys.column("msa_id"))
+    for field in schema:
+        if field.name not in keys.column_names:
+            check_values(name, path, field.name, table.column(field.name), keys.column("msa_id"))
+    return table
+
+
+def _key_fields(name: str) -> tuple[str, ...]:
+    # markets' name is checked with the keys: a market without a name is as unusable as no id.
+    return ("msa_id", "name") if name == MARKETS else KEY_COLUMNS[name]
+
+
+def validate_keys(name: str, path: Path | str | None, keys: pa.Table) -> pa.Table:
+    """Validate the identifying columns of a dataset (``msa_id`` and ``data_vintage``, or ``name``).
+
+    Args:
+        name: the dataset.
+        path: the file (or a database label) for messages.
+        keys: those columns, already in their canonical types.
+
+    Returns:
+        ``keys`` with ``msa_id`` stripped of surrounding whitespace.
+
+    Raises:
+        DataValidationError: no rows, empty/null ``msa_id``, null ``name``/``data_vintage``,
+            duplicate key.
+    """
+    if keys.num_rows == 0:
+        raise DataValidationError(f"{where(name, path)}: no rows (header only)")
+    ids = pc.utf8_trim_whitespace(keys.column("msa_id"))
+    keys = keys.set_column(keys.column_names.index("msa_id"), "msa_id", ids)
     bad = pc.or_kleene(pc.is_null(ids), pc.equal(ids, ""))
     if pc.any(bad).as_py():
-        raise row_error(name, path, "msa_id", "empty or null msa_id", bad, table)
-    for field in schema:
-        column = table.column(field.name)
-        if field.name in ("name", "data_vintage") and column.null_count:
-            problem = "missing date" if field.name == "data_vintage" else "missing value"
-            raise row_error(name, path, field.name, problem, pc.is_null(column), table)
-        if pa.types.is_floating(field.type):
-            inf = pc.is_inf(column)
-            if pc.any(inf).as_py():
-                raise row_error(name, path, field.name, "infinite value", inf, table)
-    _check_unique(name, path, table)
-    return table
+        raise row_error(name, path, "msa_id", "empty or null msa_id", bad, keys)
+    for column in ("name", "data_vintage"):
+        if column in keys.column_names and keys.column(column).null_count:
+            problem = "missing date" if column == "data_vintage" else "missing value"
+            raise row_error(name, path, column, problem, pc.is_null(keys.column(column)), keys)
+    _check_unique(name, path, keys)
+    return keys
+
+
+def check_values(
+    name: str, path: Path | str | None, column: str, values: pa.Array | pa.ChunkedArray, ids: pa.ChunkedArray
+) -> None:
+    """Check one metric column (in its canonical type): no infinite value.
+
+    Args:
+        name: the dataset.
+        path: the file (or a database label) for messages.
+        column: the column's name.
+        values: its values, one per row.
+        ids: the rows' ``msa_id``, to label offending rows.
+
+    Raises:
+        DataValidationError: an infinite value, naming the rows.
+    """
+    if not pa.types.is_floating(values.type):
+        return
+    inf = pc.is_inf(values)
+    if pc.any(inf).as_py():
+        raise row_error(name, path, column, "infinite value", inf, pa.table({"msa_id": ids, column: values}))
 
 
 def _sorted_unique(table: pa.Table, keys: list[str]) -> bool:
