@@ -213,7 +213,8 @@ class PillarScore(Base):
     weighted_0_100: Mapped[float | None] = mapped_column(Float)
     weights: Mapped[dict[str, Any]] = mapped_column(JSON)
     missing_pillars: Mapped[str | None] = mapped_column(String(64))
-    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.run_id", ondelete="SET NULL"), index=True)
+    # Not indexed: a run writes one whole date, which the (score_as_of, msa_id) key serves (migration 0003).
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.run_id", ondelete="SET NULL"))
 
 
 #: Source table name -> model, in pillar order (supply, jobs, urban, outdoor).

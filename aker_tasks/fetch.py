@@ -56,6 +56,13 @@ class FetchSource(AkerTask):
         """File names start with the dataset."""
         return str(self.dataset)
 
+    @property
+    def priority(self) -> int:  # type: ignore[override]
+        """Wider datasets first, so the longest fetch -> pillar chain does not start last."""
+        from aker_core.scoring.rules import METRIC_COLUMNS
+
+        return len(METRIC_COLUMNS.get(str(self.dataset), ()))
+
     def source_uri(self) -> str:
         """The configured source location (``AKER_SOURCE_URI``)."""
         return self.settings.source_uri

@@ -63,6 +63,11 @@ class ScorePillar(AkerTask):
         """File names start with the pillar."""
         return str(self.pillar)
 
+    @property
+    def priority(self) -> int:  # type: ignore[override]
+        """Its source's priority: the widest pillar's chain runs first (see FetchSource)."""
+        return FetchSource(dataset=PILLAR_TABLES[str(self.pillar)], as_of=self.as_of).priority
+
     def requires(self) -> FetchSource:
         """The pillar's source dataset."""
         return FetchSource(dataset=PILLAR_TABLES[str(self.pillar)], as_of=self.as_of)
@@ -127,30 +132,45 @@ class ScoreMarkets(AkerTask):
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Compose (or reuse the cached composite) and replace the as_of's pillar_scores."""
+        from concurrent.futures import ThreadPoolExecutor
+
         import pyarrow.compute as pc
 
         from aker_core.markets.persist import replace_pillar_scores
         from aker_core.scoring import compose, join_pillars
+        from aker_tasks.hashing import file_hash
         from aker_tasks.io import read_parquet, schema_doc, write_parquet
 
         weights = self.weights_used()
-        if target.exists():
-            # Only the database lost the scores: persist the cached result, do not recompute.
-            self.report("composite cached; persisting to the database")
-            table = read_parquet(target)
-        else:
-            self.report("composing pillar scores")
-            inputs = self.requires()
-            pillars = [read_parquet(inputs[p].target()) for p in PILLARS]
-            self.report(percent=40)
-            table = compose(join_pillars(pillars), weights=weights)
-            names = read_parquet(inputs["markets"].target())
-            idx = pc.index_in(table["msa_id"], value_set=names["msa_id"])
-            table = table.add_column(1, "name", pc.take(names["name"], idx))
-            write_parquet(target, table)
-        self.report(percent=70)
-        self.report(f"persisting {table.num_rows} markets to pillar_scores")
-        # Replace, not merge: markets that left the source must not keep an old score.
-        replace_pillar_scores(run.session, table, as_of=self.as_of, run_id=run.id, weights=weights)
-        run.session.flush()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aker-write") as pool:
+            written = None
+            if target.exists():
+                # Only the database lost the scores: persist the cached result, do not recompute.
+                self.report("composite cached; persisting to the database")
+                table = read_parquet(target)
+            else:
+                self.report("composing pillar scores")
+                inputs = self.requires()
+                pillars = [read_parquet(inputs[p].target()) for p in PILLARS]
+                self.report(percent=40)
+                table = compose(join_pillars(pillars), weights=weights)
+                names = read_parquet(inputs["markets"].target())
+                idx = pc.index_in(table["msa_id"], value_set=names["msa_id"])
+                table = table.add_column(1, "name", pc.take(names["name"], idx))
+                composite = table
+
+                def write_and_hash() -> str:
+                    write_parquet(target, composite)
+                    return file_hash(target.file)  # memoised: run() asks for it next
+
+                # Written and hashed on another thread while this one persists: Arrow and the
+                # database drivers release the GIL, so the two overlap on two cores.
+                written = pool.submit(write_and_hash)
+            self.report(percent=70)
+            self.report(f"persisting {table.num_rows} markets to pillar_scores")
+            # Replace, not merge: markets that left the source must not keep an old score.
+            replace_pillar_scores(run.session, table, as_of=self.as_of, run_id=run.id, weights=weights)
+            run.session.flush()
+            if written is not None:
+                written.result()  # re-raises a failed write here, failing the run
         return {"rows": table.num_rows, "schema": schema_doc(table.schema), "weights": weights}

@@ -12,7 +12,7 @@ import pytest
 from aker_tasks import ExportScores, FetchSource, ScoreMarkets, ScorePillar
 from aker_tasks.hashing import code_version, file_hash
 from aker_tasks.targets import PARQUET, CacheTarget
-from tests.tasks.conftest import BuildFailed, build
+from tests.tasks.conftest import BuildFailed, build, db_counts, runs_by_family
 
 AS_OF = dt.date(2024, 6, 1)
 
@@ -122,3 +122,22 @@ def test_weights_parameter_rejects_non_numbers(bad: dict[str, object]) -> None:
     weights = {"supply": 0.3, "jobs": 0.3, "urban": 0.2, "outdoor": 0.2} | bad
     with pytest.raises(ScoringError, match="supply"):
         effective_weights(weights, Weights())
+
+
+def test_failed_composite_write_persists_nothing(
+    source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the composite parquet (written beside the database insert) fails, the scores are rolled back."""
+    inputs = ScoreMarkets(as_of=AS_OF).requires()
+    build(list(inputs.values()))
+    import aker_tasks.io as io
+
+    def crash(table: object, where: str, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(io.pq, "write_table", crash)
+    with pytest.raises(BuildFailed):
+        build(ScoreMarkets(as_of=AS_OF))
+    assert not ScoreMarkets(as_of=AS_OF).target().exists()
+    assert db_counts(run_db)["pillar_scores"] == 0
+    assert ("ScoreMarkets", "failed") in runs_by_family(run_db)

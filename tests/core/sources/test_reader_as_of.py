@@ -119,7 +119,7 @@ def test_text_in_metric_column_names_the_row(tmp_path):
 def test_missing_column_is_named(tmp_path):
     """A parquet file without a schema column names it."""
     path = _write(tmp_path, _urban(2).drop_columns(["transit_ct"]))
-    with pytest.raises(DataValidationError, match="missing column.*'transit_ct'"):
+    with pytest.raises(DataValidationError, match=r"missing column.*'transit_ct'"):
         read_dataset_as_of("market_urban", path, "2024-06-01")
 
 
