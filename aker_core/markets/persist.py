@@ -70,15 +70,33 @@ def _prepare(
 SQLITE_CHUNK_ROWS = 50_000
 
 
-def _sqlite_rows(rows: pa.Table, day: dt.date, weights: str, run_id: str | None) -> Iterator[tuple[Any, ...]]:
-    """Row tuples in :data:`_WRITTEN` order, built column-wise one chunk at a time."""
+def _sqlite_literal(value: str | None) -> str:
+    """``value`` as an SQLite text literal (or ``NULL``): doubling single quotes is all it needs."""
+    if value is None:
+        return "NULL"
+    if "\0" in value:
+        raise ScoringError("pillar_scores values cannot contain NUL characters")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sqlite_insert(day: dt.date, weights: str, run_id: str | None, suffix: str = "") -> tuple[str, tuple[str, ...]]:
+    """The INSERT for one call and the per-row columns it binds.
+
+    The date, weights and run id are the same on every row, so they are written into the
+    statement once instead of being bound again for each of up to 10^6 rows (~7% of the insert).
+    """
     # SQLAlchemy stores SQLite dates as ISO text; keep that format so date comparisons still work.
     constant = {"score_as_of": day.isoformat(), "weights": weights, "run_id": run_id}
+    values = ", ".join(_sqlite_literal(constant[c]) if c in constant else "?" for c in _WRITTEN)
+    sql = f"INSERT INTO {_TABLE} ({', '.join(_WRITTEN)}) VALUES ({values}) {suffix}".rstrip()
+    return sql, tuple(c for c in _WRITTEN if c not in constant)
+
+
+def _sqlite_rows(rows: pa.Table, columns: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
+    """Row tuples of ``columns``, built column-wise one chunk at a time."""
     for start in range(0, rows.num_rows, SQLITE_CHUNK_ROWS):
         chunk = rows.slice(start, SQLITE_CHUNK_ROWS)
-        n = chunk.num_rows
-        columns = [[constant[c]] * n if c in constant else chunk.column(c).to_pylist() for c in _WRITTEN]
-        yield from zip(*columns, strict=True)
+        yield from zip(*(chunk.column(c).to_pylist() for c in columns), strict=True)
 
 
 def _sqlite_executemany(conn: Connection, sql: str, rows: Iterator[tuple[Any, ...]]) -> None:
@@ -172,10 +190,8 @@ def upsert_pillar_scores(
         conn.exec_driver_sql(f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM {stage} {conflict}")
         conn.exec_driver_sql(f"DROP TABLE {stage}")
     else:
-        marks = ", ".join("?" for _ in _WRITTEN)
-        _sqlite_executemany(
-            conn, f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks}) {conflict}", _sqlite_rows(rows, day, used, run_id)
-        )
+        sql, bound = _sqlite_insert(day, used, run_id, conflict)
+        _sqlite_executemany(conn, sql, _sqlite_rows(rows, bound))
     return rows.num_rows
 
 
@@ -212,7 +228,6 @@ def replace_pillar_scores(
     day, used, rows = _prepare("replace_pillar_scores", table, as_of, run_id, weights)
     conn = connection_of(bind)
     dialect = _dialect(conn)
-    columns = ", ".join(_WRITTEN)
     if dialect == "postgresql":
         conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = %(day)s", {"day": day})
         if rows.num_rows:
@@ -220,7 +235,6 @@ def replace_pillar_scores(
     else:
         conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = ?", (day.isoformat(),))
         if rows.num_rows:
-            marks = ", ".join("?" for _ in _WRITTEN)
-            insert = f"INSERT INTO {_TABLE} ({columns}) VALUES ({marks})"
-            _sqlite_executemany(conn, insert, _sqlite_rows(rows, day, used, run_id))
+            sql, bound = _sqlite_insert(day, used, run_id)
+            _sqlite_executemany(conn, sql, _sqlite_rows(rows, bound))
     return rows.num_rows

@@ -113,3 +113,29 @@ def test_upsert_updates_in_place(session_factory):
     assert rows["B"].weights == {"supply": 0.25, "jobs": 0.25, "urban": 0.25, "outdoor": 0.25}
     assert rows["C"].urban_0_5 is None
     assert rows["C"].missing_pillars == "urban"
+
+
+@pytest.mark.parametrize("write", [replace_pillar_scores, upsert_pillar_scores])
+def test_run_id_with_quotes_is_stored_verbatim(session_factory, write):
+    """A run id containing quotes and SQL is stored as given (the constant columns are escaped, not spliced)."""
+    from aker_data.models import Run
+
+    nasty = "r'); DROP TABLE runs; --"
+    with session_factory() as s, s.begin():
+        s.add(
+            Run(
+                run_id=nasty,
+                git_sha="x",
+                config_hash="x",
+                config_json={},
+                seed=1,
+                started_at=dt.datetime.now(dt.UTC),
+                status="completed",
+            )
+        )
+    with session_factory() as s, s.begin():
+        assert write(s, _scores(["A", "B"], 1.0), as_of=DAY, run_id=nasty, weights=EQUAL) == 2
+    rows = _rows(session_factory)
+    assert {r.run_id for r in rows.values()} == {nasty}
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Run)) == 1
