@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -18,8 +19,10 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from aker_core.config.effective import mask_dsn
 from aker_core.markets import PillarScoreService
 from aker_core.sample import generate, load_tables
 from aker_core.scoring import PILLAR_TABLES, compose, join_pillars, latest_as_of, score_pillar
@@ -93,8 +96,18 @@ def main() -> None:
     base = os.environ.get("AKER_BENCH_POSTGRES_DSN", DEFAULT_PG)
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine_from_url(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as e:
+        # Still print what was measured; say how to get the PostgreSQL rows.
+        print(
+            f"PostgreSQL rows skipped: cannot connect to {mask_dsn(base)} ({str(e.orig).strip().splitlines()[-1]}); "
+            "set AKER_BENCH_POSTGRES_DSN or create it, e.g. createdb -h 127.0.0.1 -U postgres aker_test",
+            file=sys.stderr,
+        )
+        _print(rows)
+        return
     try:
         url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
         first, again = bench_refresh(url.render_as_string(hide_password=False), args.db_markets, args.repeat)
@@ -104,6 +117,10 @@ def main() -> None:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+    _print(rows)
+
+
+def _print(rows: list[tuple[str, float, float]]) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'seconds':>8}  {'markets/s':>12}")
     for name, seconds, rate in rows:
