@@ -139,3 +139,28 @@ def test_run_id_with_quotes_is_stored_verbatim(session_factory, write):
     assert {r.run_id for r in rows.values()} == {nasty}
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Run)) == 1
+
+
+def test_replace_twice_in_one_run_keeps_only_the_second_table(session_factory):
+    """Replacing a date twice with the same run id leaves exactly the second table's markets."""
+    run_id = _run_id(session_factory)
+    with session_factory() as s, s.begin():
+        upsert_pillar_scores(s, _scores(["A", "B", "C"], 1.0), as_of=DAY, run_id=None, weights=None)
+    with session_factory() as s, s.begin():
+        replace_pillar_scores(s, _scores(["A", "B"], 2.0), as_of=DAY, run_id=run_id, weights=None)
+        replace_pillar_scores(s, _scores(["B", "E"], 3.0), as_of=DAY, run_id=run_id, weights=None)
+    rows = _rows(session_factory)
+    assert sorted(rows) == ["B", "E"]
+    assert rows["B"].supply_0_5 == pytest.approx(3.0)
+
+
+def test_replace_rejects_duplicate_ids_when_rewriting_a_date(session_factory):
+    """Duplicate msa_ids fail on the unique key even when the date already has rows, and nothing changes."""
+    from sqlalchemy.exc import IntegrityError
+
+    run_id = _run_id(session_factory)
+    with session_factory() as s, s.begin():
+        upsert_pillar_scores(s, _scores(["A", "B"], 1.0), as_of=DAY, run_id=None, weights=None)
+    with session_factory() as s, pytest.raises(IntegrityError), s.begin():
+        replace_pillar_scores(s, _scores(["C", "C"], 2.0), as_of=DAY, run_id=run_id, weights=None)
+    assert sorted(_rows(session_factory)) == ["A", "B"]
