@@ -53,6 +53,9 @@ RUNTIME_MODULES: tuple[str, ...] = (
 )
 
 
+_preloaded = False
+
+
 def preload_runtime() -> None:
     """Import :data:`RUNTIME_MODULES` and freeze them out of the garbage collector (idempotent).
 
@@ -63,17 +66,18 @@ def preload_runtime() -> None:
     """
     import gc
     import importlib
-    import sys
 
-    if all(name in sys.modules for name in RUNTIME_MODULES):
+    global _preloaded
+    if _preloaded:
         return
     for name in RUNTIME_MODULES:
-        if name not in sys.modules:
-            importlib.import_module(name)
+        importlib.import_module(name)
     from aker_core.gitinfo import git_info
 
     git_info()  # runs `git` once here instead of once per forked worker
+    # No gc.collect() first: measured, it takes ~27 ms here and finds no garbage to free.
     gc.freeze()
+    _preloaded = True
 
 
 logger = logging.getLogger("aker_tasks")

@@ -99,24 +99,24 @@ def read_dataset_as_of(name: str, path: str | Path, as_of: object) -> AsOfRead:
         kept = latest_as_of(table, as_of) if "data_vintage" in schema.names else table.sort_by("msa_id")
         return AsOfRead(kept, table.num_rows)
     try:
-        source = pq.ParquetFile(path)
-        _missing_columns(name, path, source.schema_arrow.names)
-        raw = source.read(columns=["msa_id", "data_vintage"])
-        conformed = [conform_column(name, path, raw, c, schema.field(c).type) for c in raw.column_names]
-        keys = validate_keys(name, path, pa.table(conformed, names=raw.column_names))
-        rows = pa.array(latest_rows(keys.column("msa_id"), keys.column("data_vintage"), as_of))
-        # Take from single-chunk arrays, so each result is one chunk and needs no copy to combine.
-        columns = [keys.column(c).combine_chunks().take(rows) for c in ("msa_id", "data_vintage")]
-        metrics = [f for f in schema if f.name not in keys.column_names]
-        step = max(1, READ_BATCH_VALUES // max(keys.num_rows, 1))
-        for start in range(0, len(metrics), step):
-            batch = metrics[start : start + step]
-            raw = source.read(columns=[f.name for f in batch]).append_column("msa_id", keys.column("msa_id"))
-            for field in batch:
-                values = conform_column(name, path, raw, field.name, field.type)
-                check_values(name, path, field.name, values, keys.column("msa_id"))
-                columns.append(values.combine_chunks().take(rows))
-            del raw  # before the next batch is read: at most one batch of full-length columns lives
+        with pq.ParquetFile(path) as source:
+            _check_columns(name, path, source.schema_arrow.names)
+            raw = source.read(columns=["msa_id", "data_vintage"])
+            conformed = [conform_column(name, path, raw, c, schema.field(c).type) for c in raw.column_names]
+            keys = validate_keys(name, path, pa.table(conformed, names=raw.column_names))
+            rows = pa.array(latest_rows(keys.column("msa_id"), keys.column("data_vintage"), as_of))
+            # Take from single-chunk arrays, so each result is one chunk and needs no copy to combine.
+            columns = [keys.column(c).combine_chunks().take(rows) for c in ("msa_id", "data_vintage")]
+            metrics = [f for f in schema if f.name not in keys.column_names]
+            step = max(1, READ_BATCH_VALUES // max(keys.num_rows, 1))
+            for start in range(0, len(metrics), step):
+                batch = metrics[start : start + step]
+                raw = source.read(columns=[f.name for f in batch]).append_column("msa_id", keys.column("msa_id"))
+                for field in batch:
+                    values = conform_column(name, path, raw, field.name, field.type)
+                    check_values(name, path, field.name, values, keys.column("msa_id"))
+                    columns.append(values.combine_chunks().take(rows))
+                del raw  # before the next batch is read: at most one batch of full-length columns lives
     except DataValidationError:
         raise
     except (pa.ArrowException, OSError) as e:
@@ -135,7 +135,13 @@ def _checked_file(name: str, path: str | Path) -> Path:
     return path
 
 
-def _missing_columns(name: str, path: Path, present: list[str]) -> None:
+def _check_columns(name: str, path: Path, present: list[str]) -> None:
+    """Raise unless every schema column is present exactly once."""
+    repeated = [c for c in SCHEMAS[name].names if present.count(c) > 1]
+    if repeated:
+        raise DataValidationError(
+            f"{where(name, path)}: column(s) {', '.join(repr(c) for c in repeated)} appear more than once"
+        )
     missing = [c for c in SCHEMAS[name].names if c not in present]
     if missing:
         raise DataValidationError(
@@ -158,7 +164,7 @@ def _csv_header(name: str, path: Path) -> list[str]:
 def _read_csv(name: str, path: Path) -> pa.Table:
     schema = SCHEMAS[name]
     header = _csv_header(name, path)
-    _missing_columns(name, path, header)
+    _check_columns(name, path, header)
     options = pacsv.ConvertOptions(
         column_types={f.name: f.type for f in schema},
         include_columns=schema.names,
@@ -202,7 +208,7 @@ def _read_parquet(name: str, path: Path) -> pa.Table:
     schema = SCHEMAS[name]
     try:
         present = pq.read_schema(path).names
-        _missing_columns(name, path, present)
+        _check_columns(name, path, present)
         raw = pq.read_table(path, columns=schema.names)
     except DataValidationError:
         raise

@@ -1,4 +1,8 @@
-"""read_dataset_as_of: the same rows and errors as read_dataset + latest_as_of, read column by column."""
+"""read_dataset_as_of: the same rows as read_dataset + latest_as_of, read column by column.
+
+Bad files fail with the same kinds of error, naming dataset, file, column and rows; a file with
+several problems may report a different one first (keys are checked before metric columns).
+"""
 
 from __future__ import annotations
 
@@ -141,3 +145,17 @@ def test_csv_reads_whole_and_matches(tmp_path):
     read = read_dataset_as_of("market_urban", path, "2024-06-01")
     assert read.rows_read == 6
     assert read.table.equals(_expected("market_urban", path, "2024-06-01"))
+
+
+@pytest.mark.parametrize("column", ["walk_15_ct", "msa_id"])
+def test_repeated_column_is_named(tmp_path, column):
+    """A parquet file holding a schema column twice is a clear error naming it, in both readers."""
+    table = _urban(2)
+    doubled = pa.Table.from_arrays([*table.columns, table.column(column)], names=[*table.column_names, column])
+    path = _write(tmp_path, doubled)
+    for read in (
+        lambda: read_dataset_as_of("market_urban", path, "2024-06-01"),
+        lambda: read_dataset("market_urban", path),
+    ):
+        with pytest.raises(DataValidationError, match=rf"'{column}' appear more than once"):
+            read()
