@@ -100,17 +100,14 @@ class FetchSource(AkerTask):
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Read, validate, apply the point-in-time rule and write the parquet target."""
-        from aker_core.scoring import latest_as_of
-        from aker_core.sources import read_dataset_as_of
+        from aker_core.sources.reader import read_dataset_as_of, table_as_of
         from aker_tasks.io import schema_doc, write_parquet
 
         self.report(f"reading {self.dataset} from {self._source_label()}")
         if self.source_uri() == DATABASE_SOURCE:
             table = _db_table(self.settings.database_url, str(self.dataset))[0]
             raw_rows = table.num_rows
-            # markets has no vintages: it is the same at every date.
-            has_vintages = "data_vintage" in table.column_names
-            table = latest_as_of(table, self.as_of) if has_vintages else table.sort_by("msa_id")
+            table = table_as_of(table, self.as_of)
         else:
             table, raw_rows = read_dataset_as_of(str(self.dataset), self.source_path(), self.as_of)
         self.report(percent=50)

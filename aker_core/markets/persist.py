@@ -197,7 +197,6 @@ def upsert_pillar_scores(
         return 0
     conn = connection_of(bind)
     columns = ", ".join(_WRITTEN)
-    conflict = _ON_CONFLICT
     if _dialect(conn) == "postgresql":
         # COPY into a private staging table, then one set-based upsert: far cheaper than
         # 10^5 single-row statements. Dropped right away (and on commit, should this fail).
@@ -206,10 +205,10 @@ def upsert_pillar_scores(
             f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {_TABLE} WITH NO DATA"
         )
         _copy_in(conn, stage, _csv_for_copy(rows, day, used, run_id))
-        conn.exec_driver_sql(f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM {stage} {conflict}")
+        conn.exec_driver_sql(f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM {stage} {_ON_CONFLICT}")
         conn.exec_driver_sql(f"DROP TABLE {stage}")
     else:
-        sql, bound = _sqlite_insert(day, used, run_id, conflict)
+        sql, bound = _sqlite_insert(day, used, run_id, _ON_CONFLICT)
         _sqlite_executemany(conn, sql, _sqlite_rows(rows, bound))
     return rows.num_rows
 
@@ -247,20 +246,21 @@ def replace_pillar_scores(
     """
     day, used, rows = _prepare("replace_pillar_scores", table, as_of, run_id, weights)
     conn = connection_of(bind)
-    dialect = _dialect(conn)
-    if dialect == "postgresql":
+    if _dialect(conn) == "postgresql":
         conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = %(day)s", {"day": day})
         if rows.num_rows:
             _copy_in(conn, _TABLE, _csv_for_copy(rows, day, used, run_id))
-    elif _sqlite_rewrite_in_place(conn, rows, day.isoformat(), run_id):
+        return rows.num_rows
+    day_text = day.isoformat()  # as SQLAlchemy stores SQLite dates
+    if _sqlite_rewrite_in_place(conn, rows, day_text, run_id):
         sql, bound = _sqlite_insert(day, used, run_id, _ON_CONFLICT)
         _sqlite_executemany(conn, sql, _sqlite_rows(rows, bound))
         # Every market in the table now carries this run's id; a row that does not has left.
         conn.exec_driver_sql(
-            f"DELETE FROM {_TABLE} WHERE score_as_of = ? AND (run_id IS NULL OR run_id <> ?)", (day.isoformat(), run_id)
+            f"DELETE FROM {_TABLE} WHERE score_as_of = ? AND (run_id IS NULL OR run_id <> ?)", (day_text, run_id)
         )
     else:
-        conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = ?", (day.isoformat(),))
+        conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = ?", (day_text,))
         if rows.num_rows:
             sql, bound = _sqlite_insert(day, used, run_id)
             _sqlite_executemany(conn, sql, _sqlite_rows(rows, bound))

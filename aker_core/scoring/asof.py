@@ -101,7 +101,7 @@ def latest_rows(ids: pa.Array | pa.ChunkedArray, vintages: pa.Array | pa.Chunked
         ScoringError: bad ``as_of`` or a null ``msa_id``.
     """
     day = parse_as_of(as_of)
-    ids = pa.chunked_array([ids]).combine_chunks() if isinstance(ids, pa.Array) else ids.combine_chunks()
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     days = vintages.combine_chunks() if isinstance(vintages, pa.ChunkedArray) else vintages
     if ids.null_count:
         raise ScoringError("point-in-time filter: msa_id has null values")

@@ -22,7 +22,7 @@ from aker_core.sources.errors import where
 from aker_core.sources.schema import SCHEMAS
 from aker_core.sources.validate import check_values, validate_keys, validate_table
 
-__all__ = ["AsOfRead", "read_dataset", "read_dataset_as_of"]
+__all__ = ["AsOfRead", "read_dataset", "read_dataset_as_of", "table_as_of"]
 
 
 def read_dataset(name: str, path: str | Path) -> pa.Table:
@@ -90,14 +90,13 @@ def read_dataset_as_of(name: str, path: str | Path, as_of: object) -> AsOfRead:
     Raises:
         DataValidationError: as :func:`read_dataset`.
     """
-    from aker_core.scoring.asof import latest_as_of, latest_rows  # scoring imports sources
+    from aker_core.scoring.asof import latest_rows  # scoring imports sources
 
     path = _checked_file(name, path)
     schema = SCHEMAS[name]
     if path.suffix.lower() != ".parquet" or "data_vintage" not in schema.names:
         table = read_dataset(name, path)
-        kept = latest_as_of(table, as_of) if "data_vintage" in schema.names else table.sort_by("msa_id")
-        return AsOfRead(kept, table.num_rows)
+        return AsOfRead(table_as_of(table, as_of), table.num_rows)
     try:
         with pq.ParquetFile(path) as source:
             _check_columns(name, path, source.schema_arrow.names)
@@ -122,6 +121,14 @@ def read_dataset_as_of(name: str, path: str | Path, as_of: object) -> AsOfRead:
     except (pa.ArrowException, OSError) as e:
         raise DataValidationError(f"{where(name, path)}: unreadable parquet file (truncated or corrupt?): {e}") from e
     return AsOfRead(pa.Table.from_arrays(columns, schema=schema), keys.num_rows)
+
+
+def table_as_of(table: pa.Table, as_of: object) -> pa.Table:
+    """A whole validated source table as of a date: each market's latest vintage on or before it,
+    sorted by ``msa_id``; ``markets``, which has no vintages, only sorted."""
+    from aker_core.scoring.asof import latest_as_of  # scoring imports sources
+
+    return latest_as_of(table, as_of) if "data_vintage" in table.column_names else table.sort_by("msa_id")
 
 
 def _checked_file(name: str, path: str | Path) -> Path:
