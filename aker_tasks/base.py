@@ -31,13 +31,13 @@ if TYPE_CHECKING:
 
 __all__ = ["AkerTask", "preload_runtime"]
 
-#: What an executing task needs, loaded before workers fork (see :meth:`AkerTask.complete`).
+#: What every executing task needs, loaded before workers fork (see :meth:`AkerTask.complete`).
+#: Modules only some tasks need (``pyarrow.csv`` for CSV files) come from
+#: :meth:`AkerTask.runtime_modules`, so a run that never touches CSV does not load them.
 RUNTIME_MODULES: tuple[str, ...] = (
     "pyarrow.parquet",
-    # imported lazily on first use: by pq.read_table and by pa.array's masked-array check
-    "pyarrow.dataset",
+    # imported lazily by pa.array's masked-array check
     "numpy.ma",
-    "pyarrow.csv",
     "pyarrow.compute",
     "aker_core.scoring.markets",
     "aker_core.sources.reader",
@@ -72,8 +72,10 @@ def _prepare_database() -> None:
         logger.debug("run database not ready before fork; tasks will report it", exc_info=True)
 
 
-def preload_runtime() -> None:
-    """Import :data:`RUNTIME_MODULES` and freeze them out of the garbage collector (idempotent).
+def preload_runtime(extra: tuple[str, ...] = ()) -> None:
+    """Import :data:`RUNTIME_MODULES` (and ``extra``) and freeze them out of the garbage collector.
+
+    Idempotent: later calls only import the ``extra`` modules not loaded yet.
 
     Freezing (:func:`gc.freeze`) is what the ``gc`` docs advise before ``fork()``: collections
     in the forked workers then skip the hundreds of thousands of objects these libraries
@@ -82,16 +84,19 @@ def preload_runtime() -> None:
     """
     import gc
     import importlib
+    import sys
 
     global _preloaded
-    if _preloaded:
+    missing = [name for name in extra if name not in sys.modules]
+    if _preloaded and not missing:
         return
-    for name in RUNTIME_MODULES:
+    for name in (*RUNTIME_MODULES, *missing) if not _preloaded else missing:
         importlib.import_module(name)
-    from aker_core.gitinfo import git_info
+    if not _preloaded:
+        from aker_core.gitinfo import git_info
 
-    git_info()  # runs `git` once here instead of once per forked worker
-    _prepare_database()
+        git_info()  # runs `git` once here instead of once per forked worker
+        _prepare_database()
     # No gc.collect() first: measured, it takes ~27 ms here and finds no garbage to free.
     gc.freeze()
     _preloaded = True
@@ -204,8 +209,12 @@ class AkerTask(luigi.Task):
         """
         done = self.is_built()
         if not done:
-            preload_runtime()
+            preload_runtime(self.runtime_modules())
         return done
+
+    def runtime_modules(self) -> tuple[str, ...]:
+        """Modules beyond :data:`RUNTIME_MODULES` that :meth:`execute` needs (loaded before fork)."""
+        return ()
 
     def is_built(self) -> bool:
         """Whether the output exists (subclasses add other conditions, e.g. persisted rows)."""

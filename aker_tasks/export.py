@@ -68,6 +68,10 @@ class ExportScores(AkerTask):
         """File names start with ``scores``."""
         return "scores"
 
+    def runtime_modules(self) -> tuple[str, ...]:
+        """``pyarrow.csv`` for CSV exports."""
+        return ("pyarrow.csv",) if self.format == "csv" else ()
+
     def requires(self) -> ScoreMarkets:
         """The composite to export."""
         return ScoreMarkets(as_of=self.as_of, weights=self.weights)

@@ -83,6 +83,12 @@ class FetchSource(AkerTask):
             return {"source": _db_table(self.settings.database_url, str(self.dataset))[1]}
         return {"source": file_hash(self.source_path())}
 
+    def runtime_modules(self) -> tuple[str, ...]:
+        """``pyarrow.csv`` when the source is a CSV file (a PostgreSQL source loads it in the parent)."""
+        if self.source_uri() != DATABASE_SOURCE and self.source_path().suffix == ".csv":
+            return ("pyarrow.csv",)
+        return ()
+
     def _source_label(self) -> str:
         if self.source_uri() == DATABASE_SOURCE:
             return f"database:{self.dataset}"

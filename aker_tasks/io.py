@@ -24,8 +24,13 @@ def write_parquet(target: CacheTarget, table: pa.Table) -> None:
 
 
 def read_parquet(target: CacheTarget) -> pa.Table:
-    """Read a target's parquet file."""
-    return pq.read_table(target.path)
+    """Read a target's parquet file.
+
+    Through :class:`pyarrow.parquet.ParquetFile`: ``pq.read_table`` would load
+    ``pyarrow.dataset`` (~25 ms) in every worker for no gain on a single file.
+    """
+    with pq.ParquetFile(target.path) as source:
+        return source.read()
 
 
 def schema_doc(schema: pa.Schema) -> list[dict[str, Any]]:

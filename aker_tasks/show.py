@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pq.read_table(scores.path, columns=["msa_id", "name", "weighted_0_100", "missing_pillars"])
+    with pq.ParquetFile(scores.path) as source:
+        table = source.read(columns=["msa_id", "name", "weighted_0_100", "missing_pillars"])
     ranked = table.filter(pc.is_valid(table["weighted_0_100"])).sort_by(
         [("weighted_0_100", "descending"), ("msa_id", "ascending")]
     )

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -164,6 +163,8 @@ def _quote(name: str) -> str:
 
 
 def _read_postgresql(conn: Connection, query: _Query) -> pa.Table:
+    import pyarrow.csv as pacsv  # only this path parses CSV; SQLite runs skip loading it
+
     schema = query.schema
     types = {f.name: pa.int32() if f.name == "data_vintage" else f.type for f in schema}
     sql, params = query.sql("postgresql")

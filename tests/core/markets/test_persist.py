@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from aker_core.exceptions import ScoringError
 from aker_core.markets import replace_pillar_scores, upsert_pillar_scores
 from aker_core.run import RunContext
+from aker_core.scoring import normalise_weights as normalised
 from aker_data.models import PillarScore
 
 DAY = dt.date(2024, 6, 1)
@@ -164,3 +165,48 @@ def test_replace_rejects_duplicate_ids_when_rewriting_a_date(session_factory):
     with session_factory() as s, pytest.raises(IntegrityError), s.begin():
         replace_pillar_scores(s, _scores(["C", "C"], 2.0), as_of=DAY, run_id=run_id, weights=None)
     assert sorted(_rows(session_factory)) == ["A", "B"]
+
+
+def test_replace_same_size_but_other_markets_keeps_exactly_the_new_ones(session_factory):
+    """A date rewritten with as many markets but not the same ones holds exactly the new markets."""
+    run_id = _run_id(session_factory)
+    with session_factory() as s, s.begin():
+        upsert_pillar_scores(s, _scores(["A", "B", "C"], 1.0), as_of=DAY, run_id=None, weights=None)
+    with session_factory() as s, s.begin():
+        replace_pillar_scores(s, _scores(["A", "C", "D"], 2.0), as_of=DAY, run_id=run_id, weights=None)
+    rows = _rows(session_factory)
+    assert sorted(rows) == ["A", "C", "D"]
+    assert {r.run_id for r in rows.values()} == {run_id}
+    assert rows["A"].supply_0_5 == pytest.approx(2.0)
+
+
+def test_replace_same_markets_rewrites_every_column(session_factory):
+    """Rewriting a date with the same markets replaces scores, weights, missing pillars and run id."""
+    first, second = _run_id(session_factory), _run_id(session_factory)
+    with session_factory() as s, s.begin():
+        replace_pillar_scores(s, _scores(["A", "B"], 1.0), as_of=DAY, run_id=first, weights=None)
+    table = _scores(["B", "A"], 4.0)  # unsorted input; B is now the market missing 'urban'
+    with session_factory() as s, s.begin():
+        assert replace_pillar_scores(s, table, as_of=DAY, run_id=second, weights=EQUAL) == 2
+    rows = _rows(session_factory)
+    assert rows["B"].supply_0_5 == pytest.approx(4.0)
+    assert rows["B"].urban_0_5 == pytest.approx(4.0)
+    assert rows["B"].missing_pillars is None
+    assert rows["A"].urban_0_5 is None
+    assert rows["A"].missing_pillars == "urban"
+    assert {r.run_id for r in rows.values()} == {second}
+    assert {tuple(sorted(r.weights.items())) for r in rows.values()} == {tuple(sorted(normalised(EQUAL).items()))}
+
+
+def test_replace_rejects_a_repeated_id_among_existing_markets(session_factory):
+    """A table repeating an existing market (as many rows as the date holds) fails on the unique key."""
+    from sqlalchemy.exc import IntegrityError
+
+    run_id = _run_id(session_factory)
+    with session_factory() as s, s.begin():
+        upsert_pillar_scores(s, _scores(["A", "B"], 1.0), as_of=DAY, run_id=None, weights=None)
+    with session_factory() as s, pytest.raises(IntegrityError), s.begin():
+        replace_pillar_scores(s, _scores(["A", "A"], 2.0), as_of=DAY, run_id=run_id, weights=None)
+    rows = _rows(session_factory)
+    assert sorted(rows) == ["A", "B"]
+    assert rows["A"].supply_0_5 == pytest.approx(1.0)

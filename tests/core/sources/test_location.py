@@ -61,3 +61,10 @@ def test_content_hash_is_xxh3_128_of_bytes(tmp_path):
     data = bytes(range(256)) * 50_000
     path.write_bytes(data)
     assert content_hash(path) == xxhash.xxh3_128_hexdigest(data)
+
+
+def test_content_hash_of_empty_file(tmp_path):
+    """An empty file hashes like empty bytes (the read loop ends at once)."""
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    assert content_hash(path) == xxhash.xxh3_128_hexdigest(b"")
