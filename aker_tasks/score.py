@@ -120,6 +120,10 @@ class ScoreMarkets(AkerTask):
         """Weights (normalised, so equal ratios share a target) and feature flags."""
         return {**super().result_settings(), "weights": self.weights_used()}
 
+    def runtime_modules(self) -> tuple[str, ...]:
+        """``pyarrow.csv`` when persisting to PostgreSQL, whose ``COPY`` is fed CSV written by Arrow."""
+        return ("pyarrow.csv",) if self.settings.database_url.startswith("postgresql") else ()
+
     def is_built(self) -> bool:
         """Built when the composite target exists and the database holds exactly it."""
         from aker_tasks.database import scores_persisted

@@ -12,7 +12,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from aker_tasks import ExportScores, FetchSource, base
+from aker_core.config import reset_settings
+from aker_tasks import ExportScores, FetchSource, ScoreMarkets, base
 
 AS_OF = dt.date(2024, 6, 1)
 
@@ -70,3 +71,11 @@ def test_parquet_source_fetch_needs_no_extra_modules(source_dir: Path) -> None:
 def test_export_asks_for_the_csv_writer_only_for_csv(fmt: str, modules: tuple[str, ...]) -> None:
     """Only CSV exports need pyarrow.csv."""
     assert ExportScores(as_of=AS_OF, format=fmt).runtime_modules() == modules
+
+
+def test_score_markets_asks_for_the_csv_writer_only_for_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ScoreMarkets needs pyarrow.csv for PostgreSQL's COPY, not on the SQLite default."""
+    assert ScoreMarkets(as_of=AS_OF).runtime_modules() == ()
+    monkeypatch.setenv("AKER_POSTGIS_DSN", "postgresql+psycopg://aker@127.0.0.1:5432/aker")
+    reset_settings()
+    assert ScoreMarkets(as_of=AS_OF).runtime_modules() == ("pyarrow.csv",)
