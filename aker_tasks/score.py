@@ -122,7 +122,8 @@ class ScoreMarkets(AkerTask):
 
     def runtime_modules(self) -> tuple[str, ...]:
         """``pyarrow.csv`` when persisting to PostgreSQL, whose ``COPY`` is fed CSV written by Arrow."""
-        return ("pyarrow.csv",) if self.settings.database_url.startswith("postgresql") else ()
+        scheme = self.settings.database_url.split(":", 1)[0].split("+", 1)[0]  # as aker_data.engine reads it
+        return ("pyarrow.csv",) if scheme in ("postgresql", "postgres") else ()
 
     def is_built(self) -> bool:
         """Built when the composite target exists and the database holds exactly it."""

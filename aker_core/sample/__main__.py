@@ -7,6 +7,7 @@ import sys
 import time
 
 from aker_core.exceptions import AkerError
+from aker_data.exceptions import DataError
 
 
 def _generate(argv: list[str]) -> int:
@@ -38,7 +39,9 @@ def _load(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     engine = create_engine_from_url(Settings().database_url)
     try:
-        ensure_schema(engine)
+        # As the pipeline does: the embedded SQLite file is aker's to migrate; a shared
+        # PostgreSQL must be migrated explicitly (SchemaOutOfDateError says how).
+        ensure_schema(engine, auto_upgrade=engine.url.get_backend_name() == "sqlite")
         with engine.begin() as conn:
             counts = load_source_dir(conn, args.source)
     finally:
@@ -56,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if args and args[0] == "generate":
             args = args[1:]
         return _generate(args)
-    except (AkerError, ValueError) as e:
+    except (AkerError, DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

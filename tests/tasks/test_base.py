@@ -73,9 +73,20 @@ def test_export_asks_for_the_csv_writer_only_for_csv(fmt: str, modules: tuple[st
     assert ExportScores(as_of=AS_OF, format=fmt).runtime_modules() == modules
 
 
-def test_score_markets_asks_for_the_csv_writer_only_for_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ScoreMarkets needs pyarrow.csv for PostgreSQL's COPY, not on the SQLite default."""
-    assert ScoreMarkets(as_of=AS_OF).runtime_modules() == ()
-    monkeypatch.setenv("AKER_POSTGIS_DSN", "postgresql+psycopg://aker@127.0.0.1:5432/aker")
+@pytest.mark.parametrize(
+    ("dsn", "modules"),
+    [
+        (None, ()),
+        ("sqlite:////tmp/elsewhere.db", ()),
+        ("postgresql+psycopg://aker@127.0.0.1:5432/aker", ("pyarrow.csv",)),
+        ("postgres://aker@127.0.0.1:5432/aker", ("pyarrow.csv",)),
+    ],
+)
+def test_score_markets_asks_for_the_csv_writer_only_for_postgresql(
+    dsn: str | None, modules: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ScoreMarkets needs pyarrow.csv for PostgreSQL's COPY, not on SQLite (the default)."""
+    if dsn is not None:
+        monkeypatch.setenv("AKER_POSTGIS_DSN", dsn)
     reset_settings()
-    assert ScoreMarkets(as_of=AS_OF).runtime_modules() == ("pyarrow.csv",)
+    assert ScoreMarkets(as_of=AS_OF).runtime_modules() == modules

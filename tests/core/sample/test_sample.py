@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
+import pytest
 
 from aker_core.sample import generate
 from aker_core.sample.__main__ import main
 from aker_core.sources import DATASETS, SAMPLE_DIR, dataset_path, read_dataset, read_table_from_db
+from aker_data.engine import create_engine_from_url
 
 
 def test_bundled_sample_is_valid():
@@ -46,3 +48,22 @@ def test_database_round_trip(engine, monkeypatch, db_url):
         keys = [("msa_id", "ascending")] + ([("data_vintage", "ascending")] if name != "markets" else [])
         assert from_db.equals(from_file.sort_by(keys)), name
         assert isinstance(from_db, pa.Table)
+
+
+def test_load_migrates_the_embedded_sqlite_database(sqlite_url, monkeypatch):
+    """`load` into a new embedded SQLite file creates the schema first, as the pipeline does."""
+    monkeypatch.setenv("AKER_POSTGIS_DSN", sqlite_url)
+    assert main(["load"]) == 0
+    engine = create_engine_from_url(sqlite_url)
+    try:
+        assert read_table_from_db(engine, "markets").num_rows >= 40
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_load_into_unmigrated_postgresql_is_a_clear_error(postgres_url, capsys, monkeypatch):
+    """`load` into a PostgreSQL database without the schema exits 2 saying to run alembic."""
+    monkeypatch.setenv("AKER_POSTGIS_DSN", postgres_url)
+    assert main(["load"]) == 2
+    assert "alembic upgrade head" in capsys.readouterr().err
