@@ -95,7 +95,7 @@ def preload_runtime(extra: tuple[str, ...] = ()) -> None:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for name in (*RUNTIME_MODULES, *missing) if not _preloaded else missing:
+        for name in missing if _preloaded else (*RUNTIME_MODULES, *missing):
             importlib.import_module(name)
         if not _preloaded:
             from aker_core.gitinfo import git_info

@@ -122,8 +122,9 @@ class ScoreMarkets(AkerTask):
 
     def runtime_modules(self) -> tuple[str, ...]:
         """``pyarrow.csv`` when persisting to PostgreSQL, whose ``COPY`` is fed CSV written by Arrow."""
-        scheme = self.settings.database_url.split(":", 1)[0].split("+", 1)[0]  # as aker_data.engine reads it
-        return ("pyarrow.csv",) if scheme in ("postgresql", "postgres") else ()
+        from aker_data.engine import normalise_url  # only asked when a run follows: SQLAlchemy loads anyway
+
+        return ("pyarrow.csv",) if normalise_url(self.settings.database_url).get_backend_name() == "postgresql" else ()
 
     def is_built(self) -> bool:
         """Built when the composite target exists and the database holds exactly it."""

@@ -87,17 +87,22 @@ def _sqlite_literal(value: str | None) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _sqlite_insert(day: dt.date, weights: str, run_id: str | None, suffix: str = "") -> tuple[str, tuple[str, ...]]:
-    """The INSERT for one call and the per-row columns it binds.
+def _sqlite_values(columns: tuple[str, ...], constant: Mapping[str, str | None]) -> tuple[list[str], tuple[str, ...]]:
+    """Per column, its SQL value (a literal for ``constant`` ones, else ``?``); and the bound columns.
 
     The date, weights and run id are the same on every row, so they are written into the
     statement once instead of being bound again for each of up to 10^6 rows (~7% of the insert).
     """
+    values = [_sqlite_literal(constant[c]) if c in constant else "?" for c in columns]
+    return values, tuple(c for c in columns if c not in constant)
+
+
+def _sqlite_insert(day: dt.date, weights: str, run_id: str | None, suffix: str = "") -> tuple[str, tuple[str, ...]]:
+    """The INSERT for one call and the per-row columns it binds."""
     # SQLAlchemy stores SQLite dates as ISO text; keep that format so date comparisons still work.
-    constant = {"score_as_of": day.isoformat(), "weights": weights, "run_id": run_id}
-    values = ", ".join(_sqlite_literal(constant[c]) if c in constant else "?" for c in _WRITTEN)
-    sql = f"INSERT INTO {_TABLE} ({', '.join(_WRITTEN)}) VALUES ({values}) {suffix}".rstrip()
-    return sql, tuple(c for c in _WRITTEN if c not in constant)
+    values, bound = _sqlite_values(_WRITTEN, {"score_as_of": day.isoformat(), "weights": weights, "run_id": run_id})
+    sql = f"INSERT INTO {_TABLE} ({', '.join(_WRITTEN)}) VALUES ({', '.join(values)}) {suffix}".rstrip()
+    return sql, bound
 
 
 def _sqlite_rows(rows: pa.Table, columns: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
@@ -287,10 +292,9 @@ def _sqlite_update_in_place(conn: Connection, rows: pa.Table, day_text: str, wei
     ids = rows.column("msa_id").combine_chunks()
     if not (is_sorted_unique(ids) or pc.count_distinct(ids).as_py() == n):
         return False
-    constant = {"weights": weights, "run_id": run_id}
-    updated = [c for c in _WRITTEN if c not in _KEYS]
-    assignments = ", ".join(f"{c} = {_sqlite_literal(constant[c]) if c in constant else '?'}" for c in updated)
-    bound = tuple(c for c in updated if c not in constant)
+    updated = tuple(c for c in _WRITTEN if c not in _KEYS)
+    values, bound = _sqlite_values(updated, {"weights": weights, "run_id": run_id})
+    assignments = ", ".join(f"{c} = {v}" for c, v in zip(updated, values, strict=True))
     sql = f"UPDATE {_TABLE} SET {assignments} WHERE score_as_of = {_sqlite_literal(day_text)} AND msa_id = ?"
     # n distinct ids each matched one of the date's n rows: every row was rewritten.
     return _sqlite_executemany(conn, sql, _sqlite_rows(rows, (*bound, "msa_id"))) == n
