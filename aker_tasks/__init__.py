@@ -1,15 +1,24 @@
 """aker's Luigi task graph.
 
 ``luigi --module aker_tasks ScoreMarkets --as-of 2024-06-01 [--local-scheduler]`` runs
-fetch -> score -> persist; ``ExportScores --format csv`` adds a user-facing export. Importing this
-package stays cheap (no pyarrow, no SQLAlchemy): a fully cached rerun only hashes and checks.
+fetch -> score -> publish -> export. Importing this package loads aker's Luigi defaults (see
+:mod:`aker_tasks.luigi_setup`) and stays cheap (no pyarrow, no SQLAlchemy): a fully cached
+rerun only hashes and checks.
 """
 
 from __future__ import annotations
 
-from aker_tasks import events as _events  # noqa: F401  (registers the event handlers)
-from aker_tasks.export import ExportScores
-from aker_tasks.fetch import FetchSource
-from aker_tasks.score import ScoreMarkets, ScorePillar
+from aker_tasks.luigi_setup import count_work_of_other_workers, require_scheduler, use_packaged_config
 
-__all__ = ["ExportScores", "FetchSource", "ScoreMarkets", "ScorePillar"]
+use_packaged_config()
+count_work_of_other_workers()
+require_scheduler()
+
+from aker_tasks import events as _events  # noqa: E402, F401  (registers the event handlers)
+from aker_tasks.export import ExportScores  # noqa: E402
+from aker_tasks.fetch import FetchSource  # noqa: E402
+from aker_tasks.pipeline import ScoreMarkets  # noqa: E402
+from aker_tasks.publication import PublishScores  # noqa: E402
+from aker_tasks.score import ComposeScores, ScorePillar  # noqa: E402
+
+__all__ = ["ComposeScores", "ExportScores", "FetchSource", "PublishScores", "ScoreMarkets", "ScorePillar"]

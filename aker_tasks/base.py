@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,12 +26,13 @@ import luigi
 
 from aker_core.config import Settings, get_settings
 from aker_tasks.hashing import cache_key, code_version, file_hash
+from aker_tasks.identity import ConfigParameter, config_fingerprint
 from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget
 
 if TYPE_CHECKING:
     from aker_core.run import RunContext
 
-__all__ = ["AkerTask", "preload_runtime"]
+__all__ = ["AkerTask", "all_code_modules", "preload_runtime"]
 
 #: What every executing task needs, loaded before workers fork (see :meth:`AkerTask.complete`).
 #: Modules only some tasks need (``pyarrow.csv`` for CSV files) come from
@@ -116,6 +119,8 @@ logger = logging.getLogger("aker_tasks")
 class AkerTask(luigi.Task):
     """Base class: subclasses implement :meth:`execute` and declare :attr:`code_modules`."""
 
+    config = ConfigParameter()
+
     #: Modules (or packages) whose source is this task's logic; their hash is the code version.
     code_modules: ClassVar[tuple[str, ...]] = ()
     #: Significant parameters already represented by another key part (e.g. weights, which
@@ -132,6 +137,10 @@ class AkerTask(luigi.Task):
         """The process's settings (read once per process)."""
         return get_settings()
 
+    def run_settings(self) -> Settings:
+        """The settings a run of this task records (tasks with ``weights`` record those)."""
+        return self.settings
+
     def label(self) -> str:
         """Readable part of the output file name (the key makes it unique)."""
         return self.get_task_family().lower()
@@ -146,15 +155,22 @@ class AkerTask(luigi.Task):
         return {"features": dict(sorted(self.settings.features.items()))}
 
     def input_hashes(self) -> dict[str, str] | None:
-        """Content hashes of the upstream targets by name, or ``None`` while one is not built."""
+        """Content hashes of the upstream file targets by name, or ``None`` while one is not built.
+
+        Upstream targets that are not files (a database publication) carry no content hash and
+        do not enter the key.
+        """
         hashes: dict[str, str] = {}
         for name, target in self._named_inputs().items():
-            if not isinstance(target, CacheTarget) or not target.exists():
+            if isinstance(target, PendingTarget):
                 return None
-            hashes[name] = target.content_hash()
+            if isinstance(target, CacheTarget):
+                if not target.exists():
+                    return None
+                hashes[name] = target.content_hash()
         return hashes
 
-    def _named_inputs(self) -> dict[str, CacheTarget | PendingTarget]:
+    def _named_inputs(self) -> dict[str, luigi.Target]:
         reqs = self.requires()
         if isinstance(reqs, dict):
             items = list(reqs.items())
@@ -165,15 +181,18 @@ class AkerTask(luigi.Task):
         return {name: task.output() for name, task in items}
 
     def key_parts(self) -> dict[str, Any] | None:
-        """Everything the output depends on, or ``None`` while inputs are missing."""
+        """Everything the output depends on, or ``None`` while inputs are missing.
+
+        ``config`` is left out: it fingerprints the whole graph's inputs, whereas the key names
+        exactly this task's, so an unchanged branch keeps its targets when another source changes.
+        """
         inputs = self.input_hashes()
         if inputs is None:
             return None
+        excluded = {"config", *self.key_excludes}
         return {
             "family": self.get_task_family(),
-            "params": {
-                k: v for k, v in self.to_str_params(only_significant=True).items() if k not in self.key_excludes
-            },
+            "params": {k: v for k, v in self.to_str_params(only_significant=True).items() if k not in excluded},
             "code_version": code_version(*self.code_modules) if self.code_modules else "",
             "inputs": inputs,
             "settings": self.result_settings(),
@@ -190,7 +209,7 @@ class AkerTask(luigi.Task):
         )
         return CacheTarget(path, self.content_type)
 
-    def output(self) -> CacheTarget | PendingTarget:
+    def output(self) -> luigi.Target:
         """The content-addressed target, or a pending one while inputs are missing.
 
         Recomputed on every call (not cached on the instance): Luigi reuses task instances, and
@@ -215,7 +234,7 @@ class AkerTask(luigi.Task):
         the fork are shared, whereas each child would otherwise import pyarrow and SQLAlchemy
         again. A fully cached run never gets here with ``False`` and stays light.
         """
-        done = self.is_built()
+        done = bool(super().complete())
         if not done:
             preload_runtime(self.runtime_modules())
         return done
@@ -223,10 +242,6 @@ class AkerTask(luigi.Task):
     def runtime_modules(self) -> tuple[str, ...]:
         """Modules beyond :data:`RUNTIME_MODULES` that :meth:`execute` needs (loaded before fork)."""
         return ()
-
-    def is_built(self) -> bool:
-        """Whether the output exists (subclasses add other conditions, e.g. persisted rows)."""
-        return bool(super().complete())
 
     # --- execution ------------------------------------------------------------------------
     def report(self, message: str | None = None, percent: int | None = None) -> None:
@@ -238,6 +253,42 @@ class AkerTask(luigi.Task):
             status(message)
         if percent is not None and callable(progress):
             progress(percent)
+
+    def check_identity(self) -> None:
+        """Refuse to run a task scheduled for other sources, settings or code than this process has.
+
+        Raises:
+            ConfigError: the ``config`` fingerprint differs (e.g. a source file was edited
+                between scheduling and running, or ``--config`` was given by hand).
+        """
+        from aker_core.exceptions import ConfigError
+
+        current = config_fingerprint(self.settings)
+        if self.config != current:
+            raise ConfigError(
+                f"{self.task_id} was scheduled for configuration {self.config}, but this worker's sources, "
+                f"settings or code now give {current} (was a source file changed during the run?); run it again"
+            )
+
+    @contextmanager
+    def recorded_run(self) -> Iterator[RunContext]:
+        """One ``runs`` row around the block, with aker's log context; commits on success."""
+        from sqlalchemy.orm import sessionmaker
+
+        from aker_core.logging import log_context
+        from aker_core.run import RunContext
+        from aker_tasks.database import run_engine
+
+        with (
+            RunContext(
+                sessionmaker(bind=run_engine()),
+                settings=self.run_settings(),
+                task_family=self.get_task_family(),
+                task_params=self.to_str_params(only_significant=True),
+            ) as run,
+            log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)),
+        ):
+            yield run
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Compute and write :meth:`target`; return extra sidecar fields (e.g. rows, schema)."""
@@ -257,7 +308,7 @@ class AkerTask(luigi.Task):
         }
 
     def log_inputs(self, run: RunContext) -> None:
-        """Record every upstream target this task reads as an input lineage row."""
+        """Record every upstream file target this task reads as an input lineage row."""
         for name, target in self._named_inputs().items():
             if not isinstance(target, CacheTarget):
                 continue
@@ -273,42 +324,28 @@ class AkerTask(luigi.Task):
             )
 
     def run(self) -> None:
-        """Run :meth:`execute` inside a RunContext, then write the sidecar and lineage."""
-        from sqlalchemy.orm import sessionmaker
-
+        """Run :meth:`execute` inside a recorded run, then write the sidecar and lineage."""
         from aker_core.logging import log_context
-        from aker_core.run import RunContext
-        from aker_tasks.database import run_engine
 
+        self.check_identity()
         parts = self.key_parts()
         if parts is None:
             raise RuntimeError(f"{self.task_id}: run before its inputs were built")
         target = self._target_for(parts)
-        if self.is_built():
+        if target.exists():
             # Scheduled while its inputs were missing; they turned out identical to ones seen
-            # before, so this exact result already exists: nothing to compute or record.
+            # before (or another worker just built it), so this exact result already exists.
             logger.info("%s: %s already built from identical inputs", self.task_id, target.path)
             self.run_stats = {}
             return
         started = time.perf_counter()
-        params = self.to_str_params(only_significant=True)
-        self.report(f"running {self.get_task_family()} {params}")
-        with (
-            RunContext(
-                sessionmaker(bind=run_engine()),
-                settings=self.settings,
-                task_family=self.get_task_family(),
-                task_params=params,
-            ) as run,
-            log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)),
-        ):
+        self.report(f"running {self.get_task_family()} {self.to_str_params(only_significant=True)}", percent=0)
+        with self.recorded_run() as run:
             self.log_inputs(run)
             extra = self.execute(run, target)
-            # A target that already existed (re-persisting a cached result) keeps the sidecar
-            # of the run that made it; otherwise the sidecar is written only after the run has
-            # committed as completed, so a published target always has its run and lineage.
-            existing = target.sidecar() if target.exists() else None
-            content_hash = str(existing["content_hash"]) if existing else file_hash(target.file)
+            # The sidecar is written only after the run has committed as completed, so a
+            # published target always has its run and lineage.
+            content_hash = file_hash(target.file)
             run.set_output_hash(content_hash)
             run.log_lineage(
                 table=self.get_task_family(),
@@ -320,7 +357,9 @@ class AkerTask(luigi.Task):
                 path=target.path,
                 rows=extra.get("rows"),
             )
-        meta = existing or target.write_sidecar(self.provenance(run, parts) | extra)
+        # Another worker may have finished the same content-addressed target first: its sidecar
+        # stays (atomic_path keeps the file already in place); the data is the same either way.
+        meta = target.write_sidecar(self.provenance(run, parts) | extra)
         with log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)):
             logger.info("%s wrote %s (%s rows)", self.task_id, target.path, meta.get("rows"))
         self.run_stats = {
@@ -329,5 +368,15 @@ class AkerTask(luigi.Task):
             "rows_in": int(extra.get("rows_in", 0)),
             "rows_out": int(meta.get("rows") or 0),
         }
-        self.report(percent=100)
-        self.report(f"done: {Path(target.path).name} ({meta.get('rows')} rows)")
+        self.report(f"done: {Path(target.path).name} ({meta.get('rows')} rows)", percent=100)
+
+
+def all_code_modules() -> tuple[str, ...]:
+    """Every module any aker task names as its logic (the code part of the ``config`` fingerprint)."""
+    found: set[str] = set()
+    pending: list[type[AkerTask]] = [AkerTask]
+    while pending:
+        cls = pending.pop()
+        found.update(cls.code_modules)
+        pending.extend(cls.__subclasses__())
+    return tuple(sorted(found))

@@ -1,4 +1,4 @@
-"""ExportScores: the user-facing file of a ScoreMarkets result (csv, parquet or jsonl)."""
+"""ExportScores: the user-facing file of a published composite (csv, parquet or jsonl)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import luigi
 
 from aker_tasks.base import AkerTask
-from aker_tasks.score import ScoreMarkets
+from aker_tasks.publication import PublishScores
+from aker_tasks.score import ComposeScores, WeightedTask
 from aker_tasks.targets import PARQUET, CacheTarget, atomic_path
 
 if TYPE_CHECKING:
@@ -44,14 +45,17 @@ def _write(table: pa.Table, fmt: str, path: str) -> None:
                 f.write(b"\n")
 
 
-class ExportScores(AkerTask):
-    """Export the composite scores of an as_of in a user-facing format."""
+class ExportScores(WeightedTask):
+    """Export the composite scores of an as_of in a user-facing format, once they are published.
+
+    Complete only when its file exists *and* the database holds the same scores: an export never
+    stands beside a database that says something else (e.g. after a run with other weights, or
+    after the database was lost, the next ExportScores republishes).
+    """
 
     as_of = luigi.DateParameter(description="As-of date of the scores to export.")
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
-    weights = luigi.OptionalDictParameter(default=None, description="Weights of the ScoreMarkets to export.")
 
-    key_excludes: ClassVar[tuple[str, ...]] = ("weights",)
     code_modules: ClassVar[tuple[str, ...]] = ("aker_tasks.export",)
 
     @property
@@ -72,15 +76,23 @@ class ExportScores(AkerTask):
         """``pyarrow.csv`` for CSV exports."""
         return ("pyarrow.csv",) if self.format == "csv" else ()
 
-    def requires(self) -> ScoreMarkets:
-        """The composite to export."""
-        return ScoreMarkets(as_of=self.as_of, weights=self.weights)
+    def requires(self) -> dict[str, AkerTask]:
+        """The composite to export, and its publication."""
+        return {
+            "scores": ComposeScores(as_of=self.as_of, weights=self.weights, config=self.config),
+            "published": PublishScores(as_of=self.as_of, weights=self.weights, config=self.config),
+        }
+
+    def complete(self) -> bool:
+        """The export file exists and the database holds the scores it shows."""
+        return super().complete() and self.requires()["published"].complete()
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Write the export atomically through the target's temporary path."""
         from aker_tasks.io import read_parquet, schema_doc
 
-        table = read_parquet(self.requires().target())
+        table = read_parquet(self.requires()["scores"].target())
+        self.report(f"writing {table.num_rows} markets as {self.format}", percent=30)
         with atomic_path(target) as tmp:
             _write(table, str(self.format), tmp)
         return {"rows": table.num_rows, "schema": schema_doc(table.schema)}

@@ -24,8 +24,6 @@ from aker_data.migrate import upgrade
 
 DEFAULT_PG_DSN = "postgresql+psycopg://postgres@127.0.0.1:5432/aker_test"
 ROOT = Path(__file__).resolve().parent.parent
-# Tests change directory; luigi must still read the project's luigi.cfg.
-os.environ.setdefault("LUIGI_CONFIG_PATH", str(ROOT / "luigi.cfg"))
 _pg_status: dict[str, str | None] = {}
 
 
@@ -72,6 +70,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     work.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.setenv("AKER_CACHE_PATH", str(tmp_path / "cache"))
+    # The checkout's own .env must not leak in; tests that want one write ./.env here.
+    monkeypatch.setenv("AKER_ENV_FILE", str(work / ".env"))
     reset_settings()
     _reset_luigi()
     yield
@@ -88,6 +88,9 @@ def _reset_luigi() -> None:
         return
     luigi.task_register.Register.clear_instance_cache()
     luigi.configuration.LuigiConfigParser._instance = None
+    from aker_tasks.luigi_setup import use_packaged_config
+
+    use_packaged_config()
 
 
 @pytest.fixture

@@ -45,14 +45,10 @@ def mask_dsn(url: str) -> str:
 def _dotenv_keys(settings: Settings) -> set[str]:
     from dotenv import dotenv_values
 
-    env_file = settings.model_config.get("env_file")
-    files = env_file if isinstance(env_file, list | tuple) else [env_file] if env_file else []
-    keys: set[str] = set()
-    for f in files:
-        path = Path(str(f))
-        if path.is_file():
-            keys.update(k.lower() for k, v in dotenv_values(path).items() if v is not None)
-    return keys
+    path = settings.env_file
+    if path is None or not path.is_file():
+        return set()
+    return {k.lower() for k, v in dotenv_values(path).items() if v is not None}
 
 
 def _named(keys: set[str], prefix: str, field: str) -> bool:

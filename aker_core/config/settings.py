@@ -1,6 +1,12 @@
 """The :class:`Settings` model: every knob aker reads from ``AKER_*`` variables and ``.env``.
 
-Precedence (highest first): constructor arguments, environment, ``./.env``, defaults.
+Precedence (highest first): constructor arguments, environment, the env file, defaults.
+
+Nothing depends on the working directory. The defaults come from where aker is installed: run
+from a source checkout (``pip install -e .``), the cache is ``<checkout>/.aker-cache`` and the
+env file ``<checkout>/.env``; installed as a package, ``$XDG_CACHE_HOME/aker`` (``~/.cache/aker``)
+and ``$XDG_CONFIG_HOME/aker/aker.env`` (``~/.config/aker/aker.env``). ``AKER_ENV_FILE`` names
+another env file.
 Fields are split in two groups: *result-affecting* fields (listed in :data:`RESULT_FIELDS`)
 feed :attr:`Settings.config_hash` because changing them can change a score; every other field
 is *operational* (where things live, how they are logged or served) and never changes a result.
@@ -9,6 +15,7 @@ is *operational* (where things live, how they are logged or served) and never ch
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -33,8 +40,29 @@ PILLARS: tuple[str, ...] = ("supply", "jobs", "urban", "outdoor")
 #: Fields whose value can change a computed result; only these enter ``config_hash``.
 RESULT_FIELDS: tuple[str, ...] = ("source_uri", "weights", "seed", "features")
 
-#: Default cache directory, relative to the working directory the command runs in.
-DEFAULT_CACHE_PATH = Path(".aker-cache")
+#: The source checkout aker runs from (holding ``pyproject.toml`` beside the packages), if any.
+_CHECKOUT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT: Path | None = (
+    _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "aker_tasks").is_dir() else None
+)
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    return Path(os.environ.get(variable) or fallback).expanduser() / "aker"
+
+
+def default_cache_path() -> Path:
+    """``<checkout>/.aker-cache`` in a source checkout, else ``$XDG_CACHE_HOME/aker``."""
+    return PROJECT_ROOT / ".aker-cache" if PROJECT_ROOT else _xdg("XDG_CACHE_HOME", "~/.cache")
+
+
+def default_env_file() -> Path:
+    """``$AKER_ENV_FILE``, else ``<checkout>/.env`` in a source checkout, else ``$XDG_CONFIG_HOME/aker/aker.env``."""
+    named = os.environ.get("AKER_ENV_FILE")
+    if named:
+        return Path(named).expanduser()
+    return PROJECT_ROOT / ".env" if PROJECT_ROOT else _xdg("XDG_CONFIG_HOME", "~/.config") / "aker.env"
+
 
 #: ``source_uri`` value meaning "the sample data bundled with the package".
 SAMPLE_SOURCE = "sample"
@@ -76,7 +104,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AKER_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=None,  # set per instance: see default_env_file()
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
@@ -84,7 +112,7 @@ class Settings(BaseSettings):
 
     # --- where things live (operational) ---
     cache_path: Path = Field(
-        default=DEFAULT_CACHE_PATH,
+        default_factory=default_cache_path,
         description="Directory of parquet targets, sidecars and the default SQLite database.",
     )
     postgis_dsn: SecretStr = Field(
@@ -122,11 +150,20 @@ class Settings(BaseSettings):
     census_api_key: SecretStr | None = Field(default=None, description="Census API key (optional).")
 
     _init_keys: frozenset[str] = PrivateAttr(default=frozenset())
+    _env_path: Path | None = PrivateAttr(default=None)
 
     def __init__(self, **values: Any) -> None:
+        values.setdefault("_env_file", default_env_file())
         super().__init__(**values)
-        # Remembered so ``--show-effective`` can say a value came from the caller.
+        # Remembered so ``--show-effective`` can say a value came from the caller or the file.
         self._init_keys = frozenset(k for k in values if not k.startswith("_"))
+        env_file = values["_env_file"]
+        self._env_path = Path(env_file) if isinstance(env_file, str | os.PathLike) else None
+
+    @property
+    def env_file(self) -> Path | None:
+        """The env file this instance was read with (it may not exist)."""
+        return self._env_path
 
     @field_validator("cache_path")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -69,7 +70,9 @@ class AsOfRead(NamedTuple):
     rows_read: int
 
 
-def read_dataset_as_of(name: str, path: str | Path, as_of: object) -> AsOfRead:
+def read_dataset_as_of(
+    name: str, path: str | Path, as_of: object, progress: Callable[[float], None] | None = None
+) -> AsOfRead:
     """``latest_as_of(read_dataset(name, path), as_of)``, validated alike, in far less memory.
 
     A parquet file is read column by column: first the keys, which are validated and pick the
@@ -82,6 +85,8 @@ def read_dataset_as_of(name: str, path: str | Path, as_of: object) -> AsOfRead:
         name: a dataset name.
         path: the file.
         as_of: anything :func:`~aker_core.scoring.asof.parse_as_of` accepts.
+        progress: called with the fraction of the file read so far (0-1), after the keys and
+            after each batch of metric columns.
 
     Returns:
         The kept rows and the number of rows read.
@@ -107,13 +112,18 @@ def read_dataset_as_of(name: str, path: str | Path, as_of: object) -> AsOfRead:
             columns = [keys.column(c).combine_chunks().take(rows) for c in ("msa_id", "data_vintage")]
             metrics = [f for f in schema if f.name not in keys.column_names]
             step = max(1, READ_BATCH_VALUES // max(keys.num_rows, 1))
+            done = 0
             for start in range(0, len(metrics), step):
+                if progress is not None:
+                    # keys count as two columns of the total
+                    progress((2 + done) / (2 + len(metrics)))
                 batch = metrics[start : start + step]
                 raw = source.read(columns=[f.name for f in batch]).append_column("msa_id", keys.column("msa_id"))
                 for field in batch:
                     values = conform_column(name, path, raw, field.name, field.type)
                     check_values(name, path, field.name, values, keys.column("msa_id"))
                     columns.append(values.combine_chunks().take(rows))
+                    done += 1
                 del raw  # before the next batch is read: at most one batch of full-length columns lives
     except DataValidationError:
         raise

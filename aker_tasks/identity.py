@@ -1,0 +1,133 @@
+"""Task identity: what makes two aker tasks the same task for Luigi and luigid.
+
+A Luigi task id is its family plus its significant parameters, and luigid treats equal ids as
+one task. Everything that can change a task's result therefore has to be a parameter:
+
+* ``config`` (every task): a short fingerprint of the configuration *and content* the graph
+  is computed from -- the result-affecting settings other than weights, the cache and database
+  locations (never a password), the content hashes of the five sources and the code version
+  of every task. Two configurations never share a task id; the same configuration always does,
+  so N workers of it split one graph. Because the sources' content is in it, an edited source
+  gives new task ids, which luigid has never seen done, failed or disabled.
+* ``weights`` (the tasks that compose): the normalised weights, defaulting to ``AKER_WEIGHTS``,
+  so the scheduler's UI shows which weights a box was computed with.
+
+Cache keys (target paths) are separate and stay content-addressed: they hash the inputs a task
+reads, so a task whose inputs are unchanged reuses its target whatever the fingerprint says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import luigi
+import orjson
+import xxhash
+from luigi.parameter import _no_value
+
+from aker_core.config import Settings, get_settings
+from aker_core.redact import strip_url_credentials
+
+__all__ = ["ConfigParameter", "WeightsParameter", "config_fingerprint", "parse_weights"]
+
+#: Hex digits of the fingerprint shown in task ids (64 bits: collisions are not a concern).
+FINGERPRINT_CHARS = 16
+
+
+def _source_identity(settings: Settings) -> dict[str, str]:
+    """Each dataset's content hash, or why it cannot be read (the fetch reports that properly)."""
+    from aker_core.exceptions import AkerError
+    from aker_core.sources.location import DATASETS
+    from aker_tasks.fetch import source_hash
+
+    hashes: dict[str, str] = {}
+    for dataset in DATASETS:
+        try:
+            hashes[dataset] = source_hash(settings, dataset)
+        except (AkerError, OSError) as e:
+            hashes[dataset] = f"unavailable: {type(e).__name__}"
+    return hashes
+
+
+def config_fingerprint(settings: Settings | None = None) -> str:
+    """The ``config`` parameter of this process's tasks (see the module docstring)."""
+    from aker_tasks.hashing import code_version
+    from aker_tasks.base import all_code_modules
+
+    settings = settings or get_settings()
+    database, _user, _password = strip_url_credentials(settings.database_url)
+    parts = {
+        "settings": {k: v for k, v in settings.result_config().items() if k != "weights"},
+        "cache": str(settings.cache_path),
+        "database": database,
+        "sources": _source_identity(settings),
+        "code": code_version(*all_code_modules()),
+    }
+    digest = xxhash.xxh3_64_hexdigest(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS))
+    return digest[:FINGERPRINT_CHARS]
+
+
+class ConfigParameter(luigi.Parameter):
+    """The configuration fingerprint; defaults to this process's (:func:`config_fingerprint`)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            positional=False,
+            description="Fingerprint of the configuration, source contents and code this task is computed "
+            "from (computed; do not set). Equal for every worker of one configuration.",
+        )
+
+    def _value_iterator(self, task_name: str, param_name: str) -> Any:
+        # Luigi's own sources first (command line, [Task] section), then the computed default:
+        # a class-level default would be frozen at import, before settings or sources change.
+        for value, warning in super()._value_iterator(task_name, param_name):
+            if value is not _no_value:
+                yield value, warning
+        yield config_fingerprint(), None
+
+
+def parse_weights(value: Mapping[str, Any] | None, settings: Settings | None = None) -> dict[str, float]:
+    """Normalised weights (summing to 1) of ``value``, or of ``AKER_WEIGHTS`` when it is ``None``.
+
+    Raises:
+        ScoringError: unknown or missing key, negative, non-numeric or all-zero weights.
+    """
+    from aker_core.config import PILLARS, Weights
+    from aker_core.exceptions import ScoringError
+
+    if value is None:
+        return (settings or get_settings()).weights.normalised()
+    from pydantic import ValidationError
+
+    given = dict(value)
+    missing = [p for p in PILLARS if p not in given]
+    if missing:
+        raise ScoringError(f"--weights is missing {', '.join(missing)}; give all of {', '.join(PILLARS)}")
+    try:
+        # strict: "0.3" or true are not weights (as aker_core.scoring.normalise_weights agrees)
+        return Weights.model_validate(given, strict=True).normalised()
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'weights'}: {err['msg']}" for err in e.errors())
+        raise ScoringError(f"invalid --weights: {problems}") from e
+
+
+class WeightsParameter(luigi.DictParameter):
+    """Pillar weights, normalised to sum 1 (equal ratios are one task); default ``AKER_WEIGHTS``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            positional=False,
+            description='Pillar weights as JSON, e.g. {"supply":0.4,"jobs":0.3,"urban":0.2,"outdoor":0.1}; '
+            "normalised to sum 1; default AKER_WEIGHTS.",
+        )
+
+    def _value_iterator(self, task_name: str, param_name: str) -> Any:
+        for value, warning in super()._value_iterator(task_name, param_name):
+            if value is not _no_value:
+                yield value, warning
+        yield None, None  # normalize() turns "not given" into the configured weights
+
+    def normalize(self, value: Any) -> Any:
+        """Validate and normalise (``None`` = the configured weights)."""
+        return super().normalize(parse_weights(value))

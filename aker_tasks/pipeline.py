@@ -1,0 +1,33 @@
+"""ScoreMarkets: the whole graph for one as_of -- fetch, score, publish, export."""
+
+from __future__ import annotations
+
+import luigi
+
+from aker_tasks.export import CONTENT_TYPES, ExportScores
+from aker_tasks.identity import ConfigParameter, WeightsParameter
+from aker_tasks.publication import PublishScores
+
+__all__ = ["ScoreMarkets"]
+
+
+class ScoreMarkets(luigi.WrapperTask):
+    """Score every market as of a date: the database publication and the export file, agreeing.
+
+    ``luigi --module aker_tasks ScoreMarkets --as-of 2024-06-01`` builds
+    FetchSource x5 -> ScorePillar x4 -> ComposeScores -> PublishScores -> ExportScores; it is
+    complete when the database and the export hold the scores of the current sources, settings
+    and code.
+    """
+
+    as_of = luigi.DateParameter(description="Score as of this date (point-in-time inputs).")
+    weights = WeightsParameter()
+    format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
+    config = ConfigParameter()
+
+    def requires(self) -> list[luigi.Task]:
+        """The publication and the export of this as_of's composite."""
+        return [
+            PublishScores(as_of=self.as_of, weights=self.weights, config=self.config),
+            ExportScores(as_of=self.as_of, weights=self.weights, format=self.format, config=self.config),
+        ]
