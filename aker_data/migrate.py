@@ -1,4 +1,9 @@
-"""Run Alembic from Python: upgrade a database and check that it is at head."""
+"""Run Alembic from Python: upgrade a database and check that it is at head.
+
+The migrations ship inside this package (:data:`MIGRATIONS_DIR`), and :func:`alembic_config`
+builds Alembic's configuration in code, so an installed wheel migrates without the repository's
+``alembic.ini`` (which only serves the ``alembic`` command run from a checkout).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEAD",
+    "MIGRATIONS_DIR",
     "alembic_config",
     "current_revision",
     "ensure_schema",
@@ -25,27 +31,35 @@ __all__ = [
     "upgrade",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+#: Alembic's script directory (``env.py``, ``script.py.mako``, ``versions/``), shipped in the package.
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 
 
 def alembic_config() -> Config:
-    """The project's Alembic configuration (``alembic.ini`` beside the packages)."""
+    """aker's Alembic configuration, built in code so that it needs no ``alembic.ini`` on disk.
+
+    The database URL is not part of it: ``env.py`` takes the connection handed over in
+    ``config.attributes`` (as :func:`upgrade` does) or else reads aker's Settings.
+    """
     from alembic.config import Config
 
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    # Callers embedding aker keep their own logging; only the CLI configures it from the ini.
+    cfg = Config()
+    # ConfigParser interpolates "%": escape it in the path, keep it in the template.
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    # Callers embedding aker keep their own logging; only the alembic CLI configures it from the ini.
     cfg.attributes["configure_logger"] = False
     return cfg
 
 
 def head_revision() -> str:
-    """The single head revision of ``migrations/``."""
+    """The single head revision of :data:`MIGRATIONS_DIR`."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
-        raise SchemaOutOfDateError("migrations/ has no revision")
+        raise SchemaOutOfDateError(f"{MIGRATIONS_DIR} has no revision")
     return head
 
 
@@ -77,7 +91,7 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
         command.downgrade(cfg, revision)
 
 
-#: The head revision this code expects (a test checks it equals the head of ``migrations/``).
+#: The head revision this code expects (a test checks it equals the head of :data:`MIGRATIONS_DIR`).
 #: Checking a database against it needs one SELECT and no Alembic import.
 HEAD = "0003"
 

@@ -1,0 +1,271 @@
+"""``aker``: the command line of an installed aker (``pip install aker`` puts it on the PATH).
+
+Subcommands:
+
+* ``aker config [--show-effective] [--json]`` -- the effective settings and where each came from
+  (the same as ``python -m aker_core.config``; plain ``aker config`` means ``--show-effective``).
+* ``aker db upgrade`` -- migrate the configured database (``AKER_POSTGIS_DSN``, default the
+  embedded SQLite file) to the head revision; ``aker db current`` prints its revision.
+* ``aker show --as-of YYYY-MM-DD [...]`` -- the built targets and top markets
+  (the same as ``python -m aker_tasks.show``).
+* ``aker luigid [--port 8082] [--address 127.0.0.1] [--background] [--logdir DIR]
+  [--state-path P]`` -- Luigi's central scheduler with aker's defaults and task history
+  (``<cache>/luigid/history.db``, browsable at ``/history``).
+
+Exit codes:
+
+* 0 -- success.
+* 1 -- ``aker db current``: the database is not at the head revision; ``aker show``: the scores
+  are not built for the current inputs.
+* 2 -- usage or configuration error (unknown subcommand, invalid ``AKER_*`` value, a DSN naming
+  an unknown driver, ``--background`` without python-daemon).
+* 3 -- database error: unreachable, credentials refused, or a migration failed.
+* 4 -- ``aker luigid`` could not start (e.g. the port is in use).
+
+Errors are one line on stderr without a traceback, and never contain a password.
+Heavy libraries (pyarrow, SQLAlchemy, Alembic) load only inside the subcommand that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aker_core.config import Settings
+
+__all__ = ["main"]
+
+EXIT_NOT_CURRENT = 1
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+EXIT_LUIGID = 4
+#: Seconds a PostgreSQL connection attempt may take before ``aker db`` gives up.
+CONNECT_TIMEOUT_S = 10
+
+
+class _CliError(Exception):
+    """A failure already phrased for the user, with the exit code it maps to."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _settings() -> Settings:
+    """Read the settings, turning a validation error into a :class:`_CliError`."""
+    from pydantic import ValidationError
+
+    from aker_core.config import Settings
+    from aker_core.config.effective import describe_validation_error
+
+    try:
+        return Settings()
+    except ValidationError as e:
+        raise _CliError(describe_validation_error(e), EXIT_CONFIG) from None
+
+
+def _one_line(error: BaseException, settings: Settings) -> str:
+    """The first line of ``error``'s message with every secret of ``settings`` masked."""
+    from aker_core.redact import redact, secret_values
+
+    orig = getattr(error, "orig", None)  # SQLAlchemy wraps the driver's (clearer) exception
+    text = str(orig if orig is not None else error).strip().splitlines()
+    first = text[0] if text else type(error).__name__
+    return redact(f"{type(orig or error).__name__}: {first}", secret_values(settings))
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    """``aker config``: :func:`aker_core.config.__main__.main` with ``--show-effective`` implied."""
+    from aker_core.config.__main__ import main as config_main
+
+    # --show-effective is implied: plain `aker config` prints the table, not a usage message.
+    return config_main(["--show-effective", *(["--json"] if args.json else [])])
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    """``aker db upgrade|current``: migrate the configured database to head, or report its revision."""
+    settings = _settings()
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    from aker_core.config.effective import mask_dsn
+    from aker_core.exceptions import AkerError
+    from aker_data.engine import create_engine_from_url, normalise_url
+    from aker_data.exceptions import DataError
+    from aker_data.migrate import HEAD, current_revision, upgrade
+
+    url = settings.database_url
+    shown = mask_dsn(url)
+    try:
+        postgres = normalise_url(url).get_backend_name() == "postgresql"
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if postgres else {}
+        engine = create_engine_from_url(url, connect_args=connect_args)
+    except (ArgumentError, NoSuchModuleError, ImportError) as e:
+        raise _CliError(f"cannot use database {shown}: {_one_line(e, settings)}", EXIT_CONFIG) from None
+    try:
+        if args.action == "upgrade":
+            upgrade(engine)
+        revision = current_revision(engine)
+    except (SQLAlchemyError, DataError, AkerError, OSError) as e:
+        raise _CliError(f"database {shown}: {_one_line(e, settings)}", EXIT_DATABASE) from None
+    finally:
+        engine.dispose()
+    print(f"database {shown} at revision {revision or 'none (empty database)'}")
+    if revision != HEAD:
+        print(f"the code expects revision {HEAD}: run `aker db upgrade`", file=sys.stderr)
+        return EXIT_NOT_CURRENT
+    return 0
+
+
+def _cmd_show(argv: list[str]) -> int:
+    """``aker show``: :func:`aker_tasks.show.main` with the arguments untouched."""
+    from aker_tasks.show import main as show_main
+
+    return show_main(argv)
+
+
+def _task_history() -> Any:
+    """Luigi's database task history, made to open a SQLite file under SQLAlchemy 2.
+
+    luigi's ``DbTaskHistory.__init__`` ends with a schema upgrade that executes a plain SQL
+    string on SQLite, which SQLAlchemy 2 refuses; a database it creates itself already has the
+    current schema, so on SQLite that step is skipped (other backends still run it).
+    """
+    import sqlalchemy
+    import sqlalchemy.orm
+    from luigi import configuration, db_task_history
+
+    class TaskHistory(db_task_history.DbTaskHistory):
+        def __init__(self) -> None:
+            url = configuration.get_config().get("task_history", "db_connection")
+            self.engine = sqlalchemy.create_engine(url)
+            self.session_factory = sqlalchemy.orm.sessionmaker(bind=self.engine, expire_on_commit=False)
+            db_task_history.Base.metadata.create_all(self.engine)
+            self.tasks: dict[str, Any] = {}
+            if self.engine.dialect.name != "sqlite":
+                db_task_history._upgrade_schema(self.engine)
+
+    return TaskHistory()
+
+
+def _serve(api_port: int, address: str | None = None, unix_socket: str | None = None) -> None:
+    """Run Luigi's scheduler server until SIGINT/SIGTERM (in the daemon, with ``--background``)."""
+    import luigi.server
+    from luigi.configuration import get_config
+    from luigi.scheduler import Scheduler
+
+    history = _task_history() if get_config().getboolean("scheduler", "record_task_history", False) else None
+    luigi.server.run(
+        api_port=api_port, address=address, unix_socket=unix_socket, scheduler=Scheduler(task_history_impl=history)
+    )
+
+
+def _cmd_luigid(args: argparse.Namespace) -> int:
+    """``aker luigid``: Luigi's central scheduler with aker's defaults and task history under the cache."""
+    settings = _settings()
+    if args.background:
+        import importlib.util
+
+        if importlib.util.find_spec("daemon") is None:
+            raise _CliError("--background needs python-daemon: pip install python-daemon", EXIT_CONFIG)
+    import luigi.configuration
+
+    from aker_tasks.luigi_setup import use_packaged_config
+
+    home = settings.cache_path / "luigid"
+    logdir = args.logdir or (home / "log" if args.background else None)
+    try:
+        for directory in (home, logdir):
+            if directory is not None:
+                directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _CliError(f"cannot create {e.filename}: {e.strerror}", EXIT_CONFIG) from None
+    use_packaged_config()
+    config = luigi.configuration.get_config()
+    # The user's luigi.cfg may choose its own history database, state file, or no history.
+    if not config.has_option("scheduler", "record_task_history"):
+        config.set("scheduler", "record_task_history", "True")
+    if not config.has_option("task_history", "db_connection"):
+        config.set("task_history", "db_connection", f"sqlite:///{home / 'history.db'}")
+    if args.state_path or not config.has_option("scheduler", "state_path"):
+        config.set("scheduler", "state_path", str(args.state_path or home / "state.pickle"))
+    # What luigi.cmdline.luigid does, but with a scheduler whose task history works (see _task_history).
+    from luigi.setup_logging import DaemonLogging
+
+    DaemonLogging.setup(argparse.Namespace(background=args.background, logdir=logdir and str(logdir)))
+    try:
+        if args.background:
+            import luigi.process
+
+            pidfile = str(home / "luigid.pid")
+            luigi.process.daemonize(
+                _serve, pidfile=pidfile, logdir=str(logdir), api_port=args.port, address=args.address
+            )
+        else:
+            _serve(api_port=args.port, address=args.address)
+    except OSError as e:
+        raise _CliError(f"could not serve on {args.address}:{args.port}: {e.strerror or e}", EXIT_LUIGID) from None
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The ``aker`` argument parser (``show``'s options are left to :mod:`aker_tasks.show`)."""
+    parser = argparse.ArgumentParser(
+        prog="aker",
+        description="Deterministic, auditable scoring of US markets on four pillars, on Luigi.",
+        epilog="run the pipeline with:\n  luigi --module aker_tasks ScoreMarkets --as-of YYYY-MM-DD --local-scheduler",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    config = sub.add_parser("config", help="print the effective settings (default: --show-effective)")
+    config.add_argument("--show-effective", action="store_true", help="every setting and its source")
+    config.add_argument("--json", action="store_true", help="as JSON, with config_hash")
+
+    db = sub.add_parser("db", help="migrate or inspect the run database")
+    db.add_argument("action", choices=["upgrade", "current"], help="upgrade to head, or print the revision")
+
+    # Its options belong to aker_tasks.show: passed on untouched (see main).
+    sub.add_parser("show", add_help=False, help="the built targets and top markets (--as-of YYYY-MM-DD)")
+
+    luigid = sub.add_parser("luigid", help="run Luigi's central scheduler with aker's configuration")
+    luigid.add_argument("--port", type=int, default=8082, help="listening port (default 8082)")
+    luigid.add_argument("--address", default="127.0.0.1", help="listening interface (default 127.0.0.1)")
+    luigid.add_argument("--background", action="store_true", help="daemonize (needs python-daemon)")
+    luigid.add_argument("--logdir", type=Path, help="log directory (background default <cache>/luigid/log)")
+    luigid.add_argument("--state-path", type=Path, help="scheduler state file (default <cache>/luigid/state.pickle)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``aker`` command line.
+
+    Args:
+        argv: the arguments after the program name (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit code (see the module docstring).
+    """
+    parser = _parser()
+    args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "show":
+        return _cmd_show(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid}
+    if args.command not in commands:
+        parser.print_usage(sys.stderr)
+        print("aker: error: a subcommand is required (see aker --help)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return commands[args.command](args)
+    except _CliError as e:
+        label = f"aker {args.command} {args.action}" if args.command == "db" else f"aker {args.command}"
+        print(f"{label}: {e}", file=sys.stderr)
+        return e.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
