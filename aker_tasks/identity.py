@@ -52,8 +52,8 @@ def _source_identity(settings: Settings) -> dict[str, str]:
 
 def config_fingerprint(settings: Settings | None = None) -> str:
     """The ``config`` parameter of this process's tasks (see the module docstring)."""
-    from aker_tasks.hashing import code_version
     from aker_tasks.base import all_code_modules
+    from aker_tasks.hashing import code_version
 
     settings = settings or get_settings()
     database, _user, _password = strip_url_credentials(settings.database_url)

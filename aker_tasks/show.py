@@ -1,7 +1,8 @@
-"""``python -m aker_tasks.show --as-of 2024-06-01``: where the results are, and the top markets.
+"""``aker show --as-of 2024-06-01`` (or ``python -m aker_tasks.show``): where the results are.
 
-It resolves the same content-addressed targets Luigi would, so the paths it prints are the
-ones that match the current sources, code and settings (or it says they are not built).
+It resolves the same content-addressed targets Luigi would, so the paths it prints match the
+current sources, code and settings, names the weights it displays, and says whether the
+database publishes exactly these scores (and, if not, what it holds instead).
 """
 
 from __future__ import annotations
@@ -9,27 +10,71 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from typing import Any
 
 import orjson
 
 from aker_core.exceptions import AkerError
-from aker_tasks.export import CONTENT_TYPES, ExportScores
-from aker_tasks.score import ScoreMarkets
-from aker_tasks.targets import CacheTarget
+
+__all__ = ["main", "publication_of"]
+
+
+def publication_of(as_of: dt.date) -> dict[str, Any] | None:
+    """What the database publishes for ``as_of``: run id, weights, rows, finish time; ``None`` if nothing."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from aker_data.models import PillarScore, Run
+    from aker_tasks.database import run_engine
+
+    with Session(run_engine()) as session:
+        row = session.execute(
+            select(PillarScore.run_id, PillarScore.weights, func.count())
+            .where(PillarScore.score_as_of == as_of)
+            .group_by(PillarScore.run_id, PillarScore.weights)
+        ).all()
+        if not row:
+            return None
+        run_id, weights, _ = row[0]
+        run = session.get(Run, run_id) if run_id else None
+        return {
+            "run_id": run_id,
+            "weights": weights,
+            "rows": sum(r[2] for r in row),
+            "finished_at": run.finished_at.isoformat() if run and run.finished_at else None,
+            "mixed": len(row) > 1,
+        }
+
+
+def _weights_text(weights: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in weights.items())
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the score and export targets for an as_of and the top markets; 0 if built, 1 if not."""
-    parser = argparse.ArgumentParser(prog="python -m aker_tasks.show", description=__doc__)
+    """Print the targets, the database publication and the top markets for an as_of.
+
+    Returns:
+        0 when the scores are built and published, 1 when not (run ScoreMarkets), 2 on bad input.
+    """
+    parser = argparse.ArgumentParser(prog="aker show", description=__doc__)
     parser.add_argument("--as-of", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
     parser.add_argument("--weights", type=orjson.loads, default=None, help="same JSON as ScoreMarkets --weights")
     parser.add_argument("--top", type=int, default=10, help="how many markets to list")
     args = parser.parse_args(argv)
+
+    from aker_tasks.export import CONTENT_TYPES, ExportScores
+    from aker_tasks.publication import PublishedScores, PublishScores
+    from aker_tasks.score import ComposeScores
+    from aker_tasks.targets import CacheTarget
+
     try:
-        scores = ScoreMarkets(as_of=args.as_of, weights=args.weights).output()
+        compose = ComposeScores(as_of=args.as_of, weights=args.weights)
+        scores = compose.output()
+        weights = compose.weights_used()
     except AkerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    print(f"as of      {args.as_of}   weights: {_weights_text(weights)}")
     if not isinstance(scores, CacheTarget) or not scores.exists():
         print(f"scores as of {args.as_of} are not built for the current inputs: run ScoreMarkets", file=sys.stderr)
         return 1
@@ -39,6 +84,24 @@ def main(argv: list[str] | None = None) -> int:
         export = ExportScores(as_of=args.as_of, format=fmt, weights=args.weights).output()
         if isinstance(export, CacheTarget) and export.exists():
             print(f"export     {export.path}")
+    published = PublishScores(as_of=args.as_of, weights=args.weights).output()
+    current = isinstance(published, PublishedScores) and published.exists()
+    try:
+        held = publication_of(args.as_of)
+    except AkerError as e:
+        print(f"database   unavailable: {e}", file=sys.stderr)
+        held = None
+    if current and held:
+        print(f"database   publishes these scores (run {held['run_id']}, finished {held['finished_at']})")
+    elif held:
+        print(
+            f"database   holds OTHER scores for {args.as_of}: weights {_weights_text(held['weights'])}, "
+            f"run {held['run_id']} -- run ScoreMarkets to publish these",
+            file=sys.stderr,
+        )
+    else:
+        print(f"database   holds no scores for {args.as_of} -- run ScoreMarkets to publish these", file=sys.stderr)
+
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -53,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     incomplete = table.num_rows - ranked.num_rows
     if incomplete:
         print(f"  ({incomplete} market(s) lack a pillar; see missing_pillars)")
-    return 0
+    return 0 if current else 1
 
 
 if __name__ == "__main__":
