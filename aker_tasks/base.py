@@ -249,10 +249,16 @@ class AkerTask(luigi.Task):
         # Luigi installs these callbacks only when a worker runs the task; they are None otherwise.
         status: Any = self.set_status_message
         progress: Any = self.set_progress_percentage
-        if message is not None and callable(status):
-            status(message)
-        if percent is not None and callable(progress):
-            progress(percent)
+        if getattr(self, "_reporting_failed", False):
+            return
+        try:
+            if message is not None and callable(status):
+                status(message)
+            if percent is not None and callable(progress):
+                progress(percent)
+        except Exception:  # luigid unreachable: progress is for watching, never a reason to fail
+            logger.warning("%s: cannot report progress to the scheduler; carrying on without", self.task_id)
+            self._reporting_failed = True
 
     def check_identity(self) -> None:
         """Refuse to run a task scheduled for other sources, settings or code than this process has.

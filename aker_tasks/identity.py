@@ -29,7 +29,7 @@ from luigi.parameter import _no_value
 from aker_core.config import Settings, get_settings
 from aker_core.redact import strip_url_credentials
 
-__all__ = ["ConfigParameter", "WeightsParameter", "config_fingerprint", "parse_weights"]
+__all__ = ["ConfigParameter", "WeightsParameter", "config_fingerprint", "database_identity", "parse_weights"]
 
 #: Hex digits of the fingerprint shown in task ids (64 bits: collisions are not a concern).
 FINGERPRINT_CHARS = 16
@@ -50,17 +50,33 @@ def _source_identity(settings: Settings) -> dict[str, str]:
     return hashes
 
 
+def database_identity(url: str) -> str:
+    """Which database ``url`` names, without any secret: no password, no secret query parameters.
+
+    The fingerprint is a fast hash shown in task ids, so a secret must not enter it even hashed
+    (it could be guessed offline), and rotating a password must not change every task id.
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    from aker_core.config.effective import SECRET_QUERY_KEYS
+
+    without_password, user, _password = strip_url_credentials(url)
+    parts = urlsplit(without_password)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in SECRET_QUERY_KEYS]
+    netloc = f"{user}@{parts.netloc}" if user else parts.netloc
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query)))
+
+
 def config_fingerprint(settings: Settings | None = None) -> str:
     """The ``config`` parameter of this process's tasks (see the module docstring)."""
     from aker_tasks.base import all_code_modules
     from aker_tasks.hashing import code_version
 
     settings = settings or get_settings()
-    database, _user, _password = strip_url_credentials(settings.database_url)
     parts = {
         "settings": {k: v for k, v in settings.result_config().items() if k != "weights"},
         "cache": str(settings.cache_path),
-        "database": database,
+        "database": database_identity(settings.database_url),
         "sources": _source_identity(settings),
         "code": code_version(*all_code_modules()),
     }

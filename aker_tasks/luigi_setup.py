@@ -87,7 +87,9 @@ def _cli_scheduler_url(argv: list[str]) -> str | None:
 
     from luigi.configuration import get_config
 
-    if not argv or Path(argv[0]).name not in ("luigi", "__main__.py"):
+    # Only the `luigi` command (or `python -m luigi`): not pytest, not a user's own program.
+    program = Path(argv[0]) if argv else Path()
+    if program.name != "luigi" and not (program.name == "__main__.py" and program.parent.name == "luigi"):
         return None
     parser = argparse.ArgumentParser(add_help=False)
     for flag in ("--local-scheduler", "--help", "-h", "--help-all"):

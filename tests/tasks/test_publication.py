@@ -114,3 +114,27 @@ def test_two_local_schedulers_publishing_one_date_both_succeed(tmp_path: Path, d
         statuses = {r.status for r in s.scalars(select(Run).where(Run.task_family == "PublishScores"))}
     engine.dispose()
     assert len(writers) == 1 and statuses == {"completed"}
+
+
+@pytest.mark.slow
+def test_concurrent_publishers_with_other_weights_both_succeed_later_wins(tmp_path: Path, db_url: str) -> None:
+    """Two local schedulers publishing one date with different weights both exit 0; one weight set holds the date."""
+    engine = create_engine_from_url(db_url)
+    upgrade(engine)
+    engine.dispose()
+    source = copy_sample(tmp_path / "source")
+    env = aker_env(tmp_path, source, db_url)
+    variants = [
+        '{"supply": 0.1, "jobs": 0.1, "urban": 0.4, "outdoor": 0.4}',
+        '{"supply": 1, "jobs": 0, "urban": 0, "outdoor": 0}',
+    ]
+    procs = [
+        start_luigi(
+            env, "ScoreMarkets", "--as-of", AS_OF.isoformat(), "--local-scheduler", "--weights", w, cwd=tmp_path
+        )
+        for w in variants
+    ]
+    outputs = [p.communicate(timeout=180)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], "\n=====\n".join(o[-3000:] for o in outputs)
+    weights = {tuple(sorted(ws.items())) for _, ws in _published(db_url).values()}
+    assert len(weights) == 1
