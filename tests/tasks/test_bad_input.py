@@ -11,7 +11,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from aker_tasks import ScoreMarkets
+from aker_tasks import ComposeScores, ExportScores, ScoreMarkets
 from aker_tasks.targets import CacheTarget
 from tests.tasks.conftest import build, db_counts
 
@@ -76,20 +76,24 @@ def test_bad_source_fails_cleanly(
     """The run fails naming what is wrong, and earlier targets and scores stay intact."""
     monkeypatch.setenv("AKER_POSTGIS_DSN", sqlite_url)
     build(ScoreMarkets(as_of=AS_OF))
-    good = ScoreMarkets(as_of=AS_OF).output()
-    assert isinstance(good, CacheTarget)
+    good = ComposeScores(as_of=AS_OF).output()
+    export = ExportScores(as_of=AS_OF).output()
+    assert isinstance(good, CacheTarget) and isinstance(export, CacheTarget)
     before_bytes = Path(good.path).read_bytes()
+    exported = Path(export.path).read_bytes()
     before = db_counts(sqlite_url)
 
     corrupt, expected = CASES[case]
     corrupt(source_dir)
     caplog.set_level(logging.ERROR)
+    # A new task instance: its config fingerprint is that of the corrupted sources.
     build(ScoreMarkets(as_of=AS_OF), expect_success=False)
 
     text = caplog.text
     for word in expected:
         assert word in text, f"{word!r} not in the error output:\n{text[-2000:]}"
     assert Path(good.path).read_bytes() == before_bytes
+    assert Path(export.path).read_bytes() == exported
     after = db_counts(sqlite_url)
     assert after["pillar_scores"] == before["pillar_scores"]
     from sqlalchemy import select
@@ -105,7 +109,9 @@ def test_bad_source_fails_cleanly(
         owner = s.scalars(select(PillarScore.run_id).limit(1)).one()
         assert s.get(Run, owner).status == "completed"  # type: ignore[union-attr]
     engine.dispose()
-    assert ("ScoreMarkets", "running") not in statuses
-    assert sum(1 for f, _ in statuses if f == "ScoreMarkets") == 1
+    assert not [f for f, status in statuses if status == "running"]
+    # The composite and its publication are still the good run's only ones.
+    for family in ("ComposeScores", "PublishScores", "ExportScores"):
+        assert [status for f, status in statuses if f == family] == ["completed"]
     if case != "missing dataset":  # that one fails while scheduling, before any run starts
         assert ("FetchSource", "failed") in statuses

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aker_core.config import reset_settings
-from aker_tasks import ExportScores, FetchSource, ScoreMarkets, base
+from aker_tasks import ExportScores, FetchSource, PublishScores, base
 
 AS_OF = dt.date(2024, 6, 1)
 
@@ -82,11 +82,11 @@ def test_export_asks_for_the_csv_writer_only_for_csv(fmt: str, modules: tuple[st
         ("postgres://aker@127.0.0.1:5432/aker", ("pyarrow.csv",)),
     ],
 )
-def test_score_markets_asks_for_the_csv_writer_only_for_postgresql(
+def test_publish_asks_for_the_csv_writer_only_for_postgresql(
     dsn: str | None, modules: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ScoreMarkets needs pyarrow.csv for PostgreSQL's COPY, not on SQLite (the default)."""
+    """PublishScores needs pyarrow.csv for PostgreSQL's COPY, not on SQLite (the default)."""
     if dsn is not None:
         monkeypatch.setenv("AKER_POSTGIS_DSN", dsn)
     reset_settings()
-    assert ScoreMarkets(as_of=AS_OF).runtime_modules() == modules
+    assert PublishScores(as_of=AS_OF).runtime_modules() == modules

@@ -11,16 +11,23 @@ import time
 import urllib.request
 from pathlib import Path
 
+from aker_tasks.luigi_setup import CONFIG_PATH
+
 ROOT = Path(__file__).resolve().parents[2]
 LUIGI = str(Path(sys.executable).parent / "luigi")
+#: Every task of the graph, as the scheduler lists them (sorted).
+ALL_FAMILIES = sorted(
+    ["ComposeScores", "ExportScores", *["FetchSource"] * 5, "PublishScores", "ScoreMarkets", *["ScorePillar"] * 4]
+)
 
 
 def _env(tmp_path: Path, source_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AKER_")}
+    # No LUIGI_CONFIG_PATH: `import aker_tasks` loads aker's packaged luigi.cfg (exit codes etc.).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AKER_") and k != "LUIGI_CONFIG_PATH"}
     env.update(
         AKER_CACHE_PATH=str(tmp_path / "cache"),
         AKER_SOURCE_URI=str(source_dir),
-        LUIGI_CONFIG_PATH=str(ROOT / "luigi.cfg"),
+        AKER_ENV_FILE=str(tmp_path / "no.env"),
         **extra,
     )
     return env
@@ -101,6 +108,9 @@ def test_graph_under_real_luigid(source_dir: Path, tmp_path: Path) -> None:
     port = _free_port()
     state = tmp_path / "luigid"
     state.mkdir()
+    # luigid with aker's scheduler settings (what `aker luigid` starts).
+    luigid_env = {k: v for k, v in os.environ.items() if not k.startswith("AKER_")}
+    luigid_env["LUIGI_CONFIG_PATH"] = str(CONFIG_PATH)
     luigid = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "luigid"),
@@ -114,6 +124,7 @@ def test_graph_under_real_luigid(source_dir: Path, tmp_path: Path) -> None:
             str(state),
         ],
         cwd=state,
+        env=luigid_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -136,7 +147,7 @@ def test_graph_under_real_luigid(source_dir: Path, tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/task_list?data={query}", timeout=5) as r:
             done = json.loads(r.read())["response"]
         fams = sorted(t["name"] for t in done.values())
-        assert fams == ["FetchSource"] * 5 + ["ScoreMarkets"] + ["ScorePillar"] * 4
+        assert fams == ALL_FAMILIES
     finally:
         luigid.terminate()
         luigid.wait(timeout=10)

@@ -11,14 +11,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aker_core.config import reset_settings
 from aker_data.engine import create_engine_from_url
 from aker_data.models import Lineage, PillarScore, Run
-from aker_tasks import ExportScores, FetchSource, ScoreMarkets
+from aker_tasks import ComposeScores, ExportScores, FetchSource, ScoreMarkets
 from aker_tasks.targets import CacheTarget
-from tests.tasks.conftest import build, db_counts, families
+from tests.tasks.conftest import build, db_counts, families, runs_by_family
 
 AS_OF = dt.date(2024, 6, 1)
-ALL_FAMILIES = ["FetchSource"] * 5 + ["ScoreMarkets"] + ["ScorePillar"] * 4
+#: Every task of the graph, as Luigi's summary lists them (sorted).
+ALL_FAMILIES = sorted(
+    ["ComposeScores", "ExportScores", *["FetchSource"] * 5, "PublishScores", "ScoreMarkets", *["ScorePillar"] * 4]
+)
+#: The tasks that record a run (every AkerTask; the ScoreMarkets wrapper does not).
+RUN_FAMILIES = [f for f in ALL_FAMILIES if f != "ScoreMarkets"]
 
 
 def _scores(url: str, column: str = "weighted_0_100") -> dict[str, float | None]:
@@ -41,8 +47,9 @@ def test_cold_run_scores_every_sample_market(source_dir: Path, run_db: str) -> N
     assert len(scores) == markets
     assert any(v is not None for v in scores.values())
     counts = db_counts(run_db)
-    assert counts["runs"] == len(ALL_FAMILIES)
+    assert counts["runs"] == len(RUN_FAMILIES)
     assert counts["pillar_scores"] == markets
+    assert [family for family, _ in runs_by_family(run_db)] == RUN_FAMILIES
 
 
 def test_every_executed_task_is_a_completed_run_with_lineage(source_dir: Path, run_db: str) -> None:
@@ -92,12 +99,18 @@ def _bump_jobs(source_dir: Path) -> None:
 
 
 def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) -> None:
-    """Changing market_jobs reruns its fetch, the jobs pillar, the composite and the export only."""
+    """Changing market_jobs reruns its fetch, the jobs pillar, the composite, its publication and the export only."""
     build(ExportScores(as_of=AS_OF, format="csv"))
     old_jobs = _scores(run_db, "jobs_0_5")
     _bump_jobs(source_dir)
     done = build(ExportScores(as_of=AS_OF, format="csv"))
-    assert families(done["completed"]) == ["ExportScores", "FetchSource", "ScoreMarkets", "ScorePillar"]
+    assert families(done["completed"]) == [
+        "ComposeScores",
+        "ExportScores",
+        "FetchSource",
+        "PublishScores",
+        "ScorePillar",
+    ]
     assert any("market_jobs" in t for t in done["completed"])
     assert any("jobs" in t and t.startswith("ScorePillar") for t in done["completed"])
     new_jobs = _scores(run_db, "jobs_0_5")
@@ -110,41 +123,54 @@ def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) ->
 def test_changed_weight_setting_reruns_only_composite_and_export(
     source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A new AKER_WEIGHTS value reruns ScoreMarkets and ExportScores, nothing upstream."""
+    """A new AKER_WEIGHTS value reruns the composite, its publication and the export, nothing upstream."""
     build(ExportScores(as_of=AS_OF, format="csv"))
     monkeypatch.setenv("AKER_WEIGHTS__JOBS", "0.9")
+    reset_settings()  # a new process: task parameters default from the new settings
     done = build(ExportScores(as_of=AS_OF, format="csv"))
-    assert families(done["completed"]) == ["ExportScores", "ScoreMarkets"]
+    assert families(done["completed"]) == ["ComposeScores", "ExportScores", "PublishScores"]
 
 
 def test_weights_parameter_reruns_only_composite(source_dir: Path, run_db: str) -> None:
-    """--weights reruns only the composite and persists the weights it used."""
+    """--weights reruns only the composite (and its publication and export) and records the weights used."""
     build(ScoreMarkets(as_of=AS_OF))
     before = _scores(run_db)
     weights = {"supply": 1.0, "jobs": 0.0, "urban": 0.0, "outdoor": 0.0}
     done = build(ScoreMarkets(as_of=AS_OF, weights=weights))
-    assert families(done["completed"]) == ["ScoreMarkets"]
+    assert families(done["completed"]) == ["ComposeScores", "ExportScores", "PublishScores", "ScoreMarkets"]
     engine = create_engine_from_url(run_db)
     with Session(engine) as s:
         row = s.scalars(select(PillarScore).where(PillarScore.weighted_0_5.is_not(None)).limit(1)).one()
         assert row.weights == weights
         assert row.weighted_0_5 == pytest.approx(row.supply_0_5)
+        composes = s.scalars(select(Run).where(Run.task_family == "ComposeScores")).all()
     engine.dispose()
     assert _scores(run_db) != before
+    # Each composite run records the weights it used: a --weights run is another configuration.
+    assert len(composes) == 2
+    weighted_run, default_run = sorted(composes, key=lambda r: r.config_json["weights"] != weights)
+    assert weighted_run.config_json["weights"] == weights
+    assert default_run.config_json["weights"] != weights
+    assert weighted_run.config_hash != default_run.config_hash
 
 
 def test_equal_weight_ratios_share_a_target(source_dir: Path, run_db: str) -> None:
     """Weights that normalise to the settings' weights reuse the existing composite target."""
     build(ScoreMarkets(as_of=AS_OF))
-    first = ScoreMarkets(as_of=AS_OF).output()
+    first = ComposeScores(as_of=AS_OF).output()
     scaled = {"supply": 3.0, "jobs": 3.0, "urban": 2.0, "outdoor": 2.0}
-    build(ScoreMarkets(as_of=AS_OF, weights=scaled))
+    done = build(ScoreMarkets(as_of=AS_OF, weights=scaled))
+    assert done["completed"] == set()  # normalised, they are the same tasks
     assert isinstance(first, CacheTarget)
-    assert ScoreMarkets(as_of=AS_OF, weights=scaled).output().path == first.path
+    assert ComposeScores(as_of=AS_OF, weights=scaled).output().path == first.path
 
 
 def test_changed_scoring_code_reruns_scoring(source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A new code version of the pillar scoring reruns the pillars and everything after them."""
+    """A new code version of the pillar scoring reruns the pillars and everything after them.
+
+    The pillars' content is unchanged, so the tasks after them find their targets (and the
+    publication) already in place and record no run.
+    """
     build(ScoreMarkets(as_of=AS_OF))
     import aker_tasks.base as base
     from aker_tasks.hashing import code_version
@@ -154,21 +180,38 @@ def test_changed_scoring_code_reruns_scoring(source_dir: Path, run_db: str, monk
         return version + "-v2" if "aker_core.scoring.pillars" in modules else version
 
     monkeypatch.setattr(base, "code_version", bumped)
+    before = runs_by_family(run_db)
     done = build(ScoreMarkets(as_of=AS_OF))
-    assert families(done["completed"]) == ["ScoreMarkets"] + ["ScorePillar"] * 4
+    assert (
+        families(done["completed"])
+        == ["ComposeScores", "ExportScores", "PublishScores", "ScoreMarkets"] + ["ScorePillar"] * 4
+    )
+    assert runs_by_family(run_db) == sorted(before + [("ScorePillar", "completed")] * 4)
 
 
 def test_lost_database_is_repopulated_from_cache(
     source_dir: Path, run_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pointing at a new empty database re-persists the cached scores without recomputing."""
+    """Pointing at a new empty database republishes the cached scores without recomputing anything.
+
+    Only PublishScores runs: ExportScores (complete only beside its publication) finds its file
+    in place once the scores are republished, and records nothing.
+    """
     build(ScoreMarkets(as_of=AS_OF))
     expected = _scores(run_db)
+    export = ExportScores(as_of=AS_OF).output()
+    assert isinstance(export, CacheTarget)
+    exported = Path(export.path).read_bytes()
     fresh = f"sqlite:///{tmp_path / 'fresh' / 'aker.db'}"
     monkeypatch.setenv("AKER_POSTGIS_DSN", fresh)
+    reset_settings()  # a new process: task parameters default from the new settings
     done = build(ScoreMarkets(as_of=AS_OF))
-    assert families(done["completed"]) == ["ScoreMarkets"]
+    assert families(done["completed"]) == ["ExportScores", "PublishScores", "ScoreMarkets"]
+    assert runs_by_family(fresh) == [("PublishScores", "completed")]
     assert _scores(fresh) == expected
+    assert ExportScores(as_of=AS_OF).output().path == export.path
+    assert Path(export.path).read_bytes() == exported
+    assert build(ScoreMarkets(as_of=AS_OF))["completed"] == set()
 
 
 def test_same_inputs_give_byte_identical_targets(
@@ -176,16 +219,17 @@ def test_same_inputs_give_byte_identical_targets(
 ) -> None:
     """Two cold runs into different caches write byte-identical files and record equal output hashes."""
     build(ScoreMarkets(as_of=AS_OF))
-    first = ScoreMarkets(as_of=AS_OF).output()
+    first = ComposeScores(as_of=AS_OF).output()
     monkeypatch.setenv("AKER_CACHE_PATH", str(tmp_path / "cache2"))
+    reset_settings()  # a new process: task parameters default from the new settings
     build(ScoreMarkets(as_of=AS_OF))
-    second = ScoreMarkets(as_of=AS_OF).output()
+    second = ComposeScores(as_of=AS_OF).output()
     assert isinstance(first, CacheTarget) and isinstance(second, CacheTarget)
     assert first.path != second.path
     assert Path(first.path).read_bytes() == Path(second.path).read_bytes()
     engine = create_engine_from_url(run_db)
     with Session(engine) as s:
-        hashes = s.scalars(select(Run.output_hash).where(Run.task_family == "ScoreMarkets")).all()
+        hashes = s.scalars(select(Run.output_hash).where(Run.task_family == "ComposeScores")).all()
     engine.dispose()
     assert len(hashes) == 2 and hashes[0] == hashes[1]
 
@@ -194,7 +238,8 @@ def test_two_workers_build_the_graph(source_dir: Path, run_db: str) -> None:
     """With two worker processes the graph completes and records every run."""
     done = build(ScoreMarkets(as_of=AS_OF), workers=2)
     assert families(done["completed"]) == ALL_FAMILIES
-    assert db_counts(run_db)["runs"] == len(ALL_FAMILIES)
+    assert db_counts(run_db)["runs"] == len(RUN_FAMILIES)
+    assert [family for family, _ in runs_by_family(run_db)] == RUN_FAMILIES
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
@@ -203,7 +248,7 @@ def test_export_formats(source_dir: Path, run_db: str, fmt: str) -> None:
     build(ExportScores(as_of=AS_OF, format=fmt))
     target = ExportScores(as_of=AS_OF, format=fmt).output()
     assert isinstance(target, CacheTarget)
-    scores = ScoreMarkets(as_of=AS_OF).output()
+    scores = ComposeScores(as_of=AS_OF).output()
     assert isinstance(scores, CacheTarget)
     expected = pq.read_table(scores.path)
     if fmt == "csv":
@@ -229,16 +274,17 @@ def test_database_source_gives_same_scores_as_files(
     from aker_core.sample import load_source_dir
 
     build(ScoreMarkets(as_of=AS_OF))
-    from_files = ScoreMarkets(as_of=AS_OF).output()
+    from_files = ComposeScores(as_of=AS_OF).output()
     assert isinstance(from_files, CacheTarget)
     engine = create_engine_from_url(run_db)
     with engine.begin() as conn:
         load_source_dir(conn, str(source_dir))
     engine.dispose()
     monkeypatch.setenv("AKER_SOURCE_URI", "database")
+    reset_settings()  # a new process: task parameters default from the new settings
     done = build(ScoreMarkets(as_of=AS_OF))
     assert families(done["completed"]) == ALL_FAMILIES
-    from_db = ScoreMarkets(as_of=AS_OF).output()
+    from_db = ComposeScores(as_of=AS_OF).output()
     assert isinstance(from_db, CacheTarget)
     assert pq.read_table(from_db.path).equals(pq.read_table(from_files.path))
     meta = from_db.sidecar()
@@ -252,7 +298,7 @@ def test_date_before_any_vintage_completes_empty(source_dir: Path, run_db: str) 
     """An as_of before every vintage yields an empty composite that completes and then stays cached."""
     early = dt.date(1990, 1, 1)
     build(ScoreMarkets(as_of=early))
-    out = ScoreMarkets(as_of=early).output()
+    out = ComposeScores(as_of=early).output()
     assert isinstance(out, CacheTarget)
     assert out.sidecar()["rows"] == 0
     before = db_counts(run_db)
@@ -262,7 +308,7 @@ def test_date_before_any_vintage_completes_empty(source_dir: Path, run_db: str) 
 
 
 def test_rows_written_by_the_service_are_replaced_on_rerun(source_dir: Path, run_db: str) -> None:
-    """If anything else rewrote some scores of the date, the pipeline persists its composite again."""
+    """If anything else rewrote some scores of the date, the pipeline republishes its composite (only)."""
     from aker_core.markets import PillarScoreService
     from aker_core.sample import load_source_dir
 
@@ -278,6 +324,8 @@ def test_rows_written_by_the_service_are_replaced_on_rerun(source_dir: Path, run
         )
     engine.dispose()
     assert _scores(run_db) != expected
+    before = runs_by_family(run_db)
     done = build(ScoreMarkets(as_of=AS_OF))
-    assert families(done["completed"]) == ["ScoreMarkets"]
+    assert families(done["completed"]) == ["ExportScores", "PublishScores", "ScoreMarkets"]
+    assert runs_by_family(run_db) == sorted([*before, ("PublishScores", "completed")])
     assert _scores(run_db) == expected

@@ -9,7 +9,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from aker_tasks import ExportScores, FetchSource, ScoreMarkets, ScorePillar
+from aker_tasks import ComposeScores, ExportScores, FetchSource, PublishScores, ScoreMarkets, ScorePillar
 from aker_tasks.hashing import code_version, file_hash
 from aker_tasks.targets import PARQUET, CacheTarget
 from tests.tasks.conftest import BuildFailed, build, db_counts, runs_by_family
@@ -61,7 +61,8 @@ def test_export_sidecar_content_type(source_dir: Path, run_db: str) -> None:
 def test_outputs_live_under_cache_path(source_dir: Path, run_db: str, tmp_path: Path) -> None:
     """Every target is a file under AKER_CACHE_PATH."""
     build(ScoreMarkets(as_of=AS_OF))
-    assert Path(_target(ScoreMarkets(as_of=AS_OF)).path).is_relative_to(tmp_path / "cache")
+    assert Path(_target(ComposeScores(as_of=AS_OF)).path).is_relative_to(tmp_path / "cache")
+    assert Path(_target(ExportScores(as_of=AS_OF)).path).is_relative_to(tmp_path / "cache")
 
 
 def test_failed_write_leaves_no_target(source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,20 +116,21 @@ def test_concurrent_writer_of_same_target_keeps_first_file(tmp_path: Path) -> No
 @pytest.mark.parametrize("bad", [{"supply": "0.3"}, {"supply": True}])
 def test_weights_parameter_rejects_non_numbers(bad: dict[str, object]) -> None:
     """--weights values must be numbers, not numeric strings or booleans."""
-    from aker_core.config import Weights
     from aker_core.exceptions import ScoringError
-    from aker_tasks.score import effective_weights
+    from aker_tasks.identity import parse_weights
 
     weights = {"supply": 0.3, "jobs": 0.3, "urban": 0.2, "outdoor": 0.2} | bad
     with pytest.raises(ScoringError, match="supply"):
-        effective_weights(weights, Weights())
+        parse_weights(weights)
+    with pytest.raises(ScoringError, match="supply"):
+        ScoreMarkets(as_of=AS_OF, weights=weights)
 
 
 def test_failed_composite_write_persists_nothing(
     source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """If the composite parquet (written beside the database insert) fails, the scores are rolled back."""
-    inputs = ScoreMarkets(as_of=AS_OF).requires()
+    """If the composite parquet fails to write, there is no composite and nothing is published."""
+    inputs = ComposeScores(as_of=AS_OF).requires()
     build(list(inputs.values()))
     import aker_tasks.io as io
 
@@ -138,6 +140,28 @@ def test_failed_composite_write_persists_nothing(
     monkeypatch.setattr(io.pq, "write_table", crash)
     with pytest.raises(BuildFailed):
         build(ScoreMarkets(as_of=AS_OF))
-    assert not ScoreMarkets(as_of=AS_OF).target().exists()
+    assert not ComposeScores(as_of=AS_OF).target().exists()
     assert db_counts(run_db)["pillar_scores"] == 0
-    assert ("ScoreMarkets", "failed") in runs_by_family(run_db)
+    runs = runs_by_family(run_db)
+    assert ("ComposeScores", "failed") in runs
+    assert not [family for family, _ in runs if family in ("PublishScores", "ExportScores")]
+
+
+def test_failed_publication_persists_nothing(source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the database load fails after writing rows, they are rolled back and its run is 'failed'."""
+    build(ComposeScores(as_of=AS_OF))
+    import aker_core.markets.persist as persist
+
+    real = persist.replace_pillar_scores
+
+    def crash(*args: object, **kwargs: object) -> int:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise OSError("connection lost")
+
+    monkeypatch.setattr(persist, "replace_pillar_scores", crash)
+    with pytest.raises(BuildFailed):
+        build(ScoreMarkets(as_of=AS_OF))
+    assert db_counts(run_db)["pillar_scores"] == 0
+    assert ("PublishScores", "failed") in runs_by_family(run_db)
+    assert not PublishScores(as_of=AS_OF).complete()
+    assert not ExportScores(as_of=AS_OF).complete()
