@@ -18,6 +18,7 @@ import luigi
 
 from aker_core.config import get_settings
 from aker_tasks.base import AkerTask
+from aker_tasks.pipeline import ScoreMarkets
 
 if TYPE_CHECKING:
     from aker_core.monitoring.batch import TaskMetrics
@@ -42,7 +43,7 @@ def task_metrics() -> TaskMetrics | None:
     return _metrics[pid]
 
 
-def _observe(task: AkerTask, outcome: str, **amounts: Any) -> None:
+def _observe(task: luigi.Task, outcome: str, **amounts: Any) -> None:
     metrics = task_metrics()
     if metrics is None:
         return
@@ -86,4 +87,10 @@ def _on_failure(task: AkerTask, _exception: BaseException) -> None:
 
 @AkerTask.event_handler(luigi.Event.DEPENDENCY_PRESENT)
 def _on_cached(task: AkerTask) -> None:
+    _observe(task, "cached")
+
+
+@ScoreMarkets.event_handler(luigi.Event.DEPENDENCY_PRESENT)
+def _on_cached_graph(task: ScoreMarkets) -> None:
+    # A fully cached ScoreMarkets is found complete as a whole (Luigi asks nothing below it).
     _observe(task, "cached")

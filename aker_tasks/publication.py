@@ -204,5 +204,6 @@ class PublishScores(WeightedTask):
                 rows=written,
             )
             self.report(percent=90)
+            logger.info("%s published %s markets as of %s (%s)", self.task_id, written, self.as_of, target.publication)
         self.run_stats = {"duration_seconds": time.perf_counter() - started, "rows_out": written}
         self.report(f"published {written} markets as of {self.as_of}", percent=100)

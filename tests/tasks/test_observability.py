@@ -126,3 +126,14 @@ def test_sigterm_during_a_task_marks_its_run_failed(run_db: str) -> None:
         assert row.status == "failed"
         assert row.error == "SystemExit: 143"
     engine.dispose()
+
+
+def test_cached_score_markets_rerun_is_counted(
+    source_dir: Path, run_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fully cached ScoreMarkets rerun counts one cache hit for ScoreMarkets."""
+    textfile = tmp_path / "aker.prom"
+    monkeypatch.setenv("AKER_METRICS_TEXTFILE", str(textfile))
+    build(ScoreMarkets(as_of=AS_OF))
+    build(ScoreMarkets(as_of=AS_OF))
+    assert _samples(textfile).get(("aker_task_runs_total", "ScoreMarkets", "cached")) == 1
