@@ -33,6 +33,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aker_core.exceptions import AkerError
+
 if TYPE_CHECKING:
     from aker_core.config import Settings
 
@@ -46,7 +48,7 @@ EXIT_LUIGID = 4
 CONNECT_TIMEOUT_S = 10
 
 
-class _CliError(Exception):
+class _CliError(AkerError):
     """A failure already phrased for the user, with the exit code it maps to."""
 
     def __init__(self, message: str, code: int) -> None:

@@ -6,7 +6,6 @@ import luigi
 
 from aker_tasks.export import CONTENT_TYPES, ExportScores
 from aker_tasks.identity import ConfigParameter, WeightsParameter
-from aker_tasks.publication import PublishScores
 
 __all__ = ["ScoreMarkets"]
 
@@ -25,9 +24,9 @@ class ScoreMarkets(luigi.WrapperTask):
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
     config = ConfigParameter()
 
-    def requires(self) -> list[luigi.Task]:
-        """The publication and the export of this as_of's composite."""
-        return [
-            PublishScores(as_of=self.as_of, weights=self.weights, config=self.config),
-            ExportScores(as_of=self.as_of, weights=self.weights, format=self.format, config=self.config),
-        ]
+    def requires(self) -> ExportScores:
+        """The export, which is complete only together with the publication it requires.
+
+        Only the export, not the publication beside it: a cached run then asks the database once.
+        """
+        return ExportScores(as_of=self.as_of, weights=self.weights, format=self.format, config=self.config)
