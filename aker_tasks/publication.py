@@ -2,8 +2,9 @@
 
 Luigi's pattern for database loads (``luigi.contrib.sqla``) is a task whose target *is* the
 database state. Here :class:`PublishedScores` exists when ``pillar_scores`` for the as_of hold
-exactly one publication: every row of the date written by one run whose ``output_hash`` is the
-publication id -- the hash of the composite's content and the weights. So a lost or rewritten
+exactly one publication: every row of the date written by one completed run whose ``output_hash``
+is the publication id -- the hash of the composite's content and the weights. The run is marked
+completed in the very transaction that writes the rows. So a lost or rewritten
 database, or a later publication with other weights, makes the task incomplete again, and the
 next run republishes the cached composite without recomputing anything.
 
@@ -64,7 +65,7 @@ def _is_published(state: tuple[Any, ...] | None, publication: str, rows: int) ->
         and with_run == count
         and first_run == last_run
         and held_hash == publication
-        and status != "failed"
+        and status == "completed"
     )
 
 
@@ -131,6 +132,17 @@ def _serialise(session: Session, day: dt.date, run_id: str, publication: str) ->
     return tuple(session.execute(text(STATE_SQL).bindparams(bindparam("day", value=day, type_=Date))).one())
 
 
+def _complete_with_data(session: Session, run_id: str) -> None:
+    """Mark the run completed in the transaction that publishes, so committed scores never name a
+    run left ``running`` (a process killed between the commit and the run's own final update)."""
+    from sqlalchemy import update
+
+    from aker_data.models import Run
+
+    now = dt.datetime.now(dt.UTC)
+    session.execute(update(Run).where(Run.run_id == run_id).values(status="completed", finished_at=now))
+
+
 class PublishScores(WeightedTask):
     """Make the composite of an as_of the ``pillar_scores`` rows of that date (one transaction)."""
 
@@ -193,6 +205,7 @@ class PublishScores(WeightedTask):
                 written = replace_pillar_scores(
                     run.session, table, as_of=self.as_of, run_id=run.id, weights=self.weights_used()
                 )
+            _complete_with_data(run.session, run.id)
             run.set_output_hash(target.publication)
             run.log_lineage(
                 table="pillar_scores",

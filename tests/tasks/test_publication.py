@@ -138,3 +138,28 @@ def test_concurrent_publishers_with_other_weights_both_succeed_later_wins(tmp_pa
     assert [p.returncode for p in procs] == [0, 0], "\n=====\n".join(o[-3000:] for o in outputs)
     weights = {tuple(sorted(ws.items())) for _, ws in _published(db_url).values()}
     assert len(weights) == 1
+
+
+def test_scores_under_an_unfinished_run_are_republished(source_dir: Path, run_db: str) -> None:
+    """Rows whose publishing run is not completed (a crash left it running) do not count as published."""
+    from sqlalchemy import update
+
+    build(ExportScores(as_of=AS_OF))
+    engine = create_engine_from_url(run_db)
+    with engine.begin() as conn:
+        conn.execute(update(Run).where(Run.task_family == "PublishScores").values(status="running"))
+    engine.dispose()
+    build(ExportScores(as_of=AS_OF))
+    assert sorted(runs_by_family(run_db)).count(("PublishScores", "completed")) == 1
+    assert {m: w for m, (w, _) in _published(run_db).items()} == _composite()
+
+
+def test_publishing_run_is_completed_when_its_rows_commit(source_dir: Path, run_db: str) -> None:
+    """The run that wrote a date's rows is recorded completed, with a finish time."""
+    build(ExportScores(as_of=AS_OF))
+    engine = create_engine_from_url(run_db)
+    with Session(engine) as s:
+        writer = s.scalars(select(PillarScore.run_id).where(PillarScore.score_as_of == AS_OF)).first()
+        run = s.get(Run, writer)
+        assert run is not None and run.status == "completed" and run.finished_at is not None
+    engine.dispose()
