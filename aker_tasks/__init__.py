@@ -8,10 +8,16 @@ rerun only hashes and checks.
 
 from __future__ import annotations
 
-from aker_tasks.luigi_setup import count_work_of_other_workers, require_scheduler, use_packaged_config
+from aker_tasks.luigi_setup import (
+    count_work_of_other_workers,
+    report_errors_in_one_line,
+    require_scheduler,
+    use_packaged_config,
+)
 
 use_packaged_config()
 count_work_of_other_workers()
+report_errors_in_one_line()
 require_scheduler()
 
 from aker_tasks import events as _events  # noqa: E402, F401  (registers the event handlers)

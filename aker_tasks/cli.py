@@ -59,13 +59,14 @@ class _CliError(AkerError):
 def _settings() -> Settings:
     """Read the settings, turning a validation error into a :class:`_CliError`."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from aker_core.config import Settings
     from aker_core.config.effective import describe_validation_error
 
     try:
         return Settings()
-    except ValidationError as e:
+    except (ValidationError, SettingsError) as e:
         raise _CliError(describe_validation_error(e), EXIT_CONFIG) from None
 
 

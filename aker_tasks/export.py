@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import luigi
 
 from aker_tasks.base import AkerTask
+from aker_tasks.identity import AsOfParameter
 from aker_tasks.publication import PublishScores
 from aker_tasks.score import ComposeScores, WeightedTask
 from aker_tasks.targets import PARQUET, CacheTarget, atomic_path
@@ -53,7 +54,7 @@ class ExportScores(WeightedTask):
     after the database was lost, the next ExportScores republishes).
     """
 
-    as_of = luigi.DateParameter(description="As-of date of the scores to export.")
+    as_of = AsOfParameter(description="As-of date of the scores to export.")
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
 
     code_modules: ClassVar[tuple[str, ...]] = ("aker_tasks.export",)

@@ -13,6 +13,7 @@ from aker_core.config import Settings
 from aker_core.sources.location import DATABASE_SOURCE, DATASETS
 from aker_tasks.base import AkerTask
 from aker_tasks.hashing import file_hash, hash_bytes
+from aker_tasks.identity import AsOfParameter
 from aker_tasks.targets import CacheTarget
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class FetchSource(AkerTask):
     """One source dataset as of a date, validated, one row per market, sorted by ``msa_id``."""
 
     dataset = luigi.ChoiceParameter(choices=DATASETS, description="Source dataset to read.")
-    as_of = luigi.DateParameter(description="Use each market's latest data_vintage on or before this date.")
+    as_of = AsOfParameter(description="Use each market's latest data_vintage on or before this date.")
 
     # rules defines which metric columns a source keeps; models, what the database source reads.
     code_modules: ClassVar[tuple[str, ...]] = (

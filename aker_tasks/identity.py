@@ -29,7 +29,51 @@ from luigi.parameter import _no_value
 from aker_core.config import Settings, get_settings
 from aker_core.redact import strip_url_credentials
 
-__all__ = ["ConfigParameter", "WeightsParameter", "config_fingerprint", "database_identity", "parse_weights"]
+__all__ = [
+    "EXIT_USAGE",
+    "AsOfParameter",
+    "ConfigParameter",
+    "WeightsParameter",
+    "config_fingerprint",
+    "database_identity",
+    "parse_weights",
+]
+
+#: Exit code of a command line whose value is invalid (as argparse uses for usage errors).
+EXIT_USAGE = 2
+
+
+def _usage_error(flag: str, message: str) -> SystemExit:
+    """One line on stderr naming the option, and the exit to raise (no traceback: it is the user's value)."""
+    import sys
+
+    print(f"aker: {flag}: {message}", file=sys.stderr)
+    return SystemExit(EXIT_USAGE)
+
+
+class AsOfParameter(luigi.DateParameter):
+    """An as-of date: ``YYYY-MM-DD`` or ``YYYY-MM`` (the first of the month), as everywhere in aker.
+
+    On the command line a bad value ends the command with one line naming ``--as-of`` and exit
+    code 2; from Python it raises :class:`~aker_core.exceptions.ScoringError`.
+    """
+
+    def parse(self, s: str) -> Any:
+        """Parse a command-line (or configuration file) value."""
+        from aker_core.dates import parse_as_of
+        from aker_core.exceptions import ScoringError
+
+        try:
+            return parse_as_of(s)
+        except ScoringError as e:
+            raise _usage_error("--as-of", str(e)) from None
+
+    def normalize(self, value: Any) -> Any:
+        """A date from a date, a datetime or a string (Python callers)."""
+        from aker_core.dates import parse_as_of
+
+        return super().normalize(parse_as_of(value)) if value is not None else value
+
 
 #: Hex digits of the fingerprint shown in task ids (64 bits: collisions are not a concern).
 FINGERPRINT_CHARS = 16
@@ -143,6 +187,22 @@ class WeightsParameter(luigi.DictParameter):
             if value is not _no_value:
                 yield value, warning
         yield None, None  # normalize() turns "not given" into the configured weights
+
+    def parse(self, x: str) -> Any:
+        """Parse and check a command-line value: bad JSON or bad weights end the command in one line."""
+        from aker_core.exceptions import ScoringError
+
+        try:
+            value = orjson.loads(x)
+        except orjson.JSONDecodeError as e:
+            raise _usage_error("--weights", f'not JSON ({e}); e.g. \'{{"supply":0.4,"jobs":0.3,...}}\'') from None
+        if not isinstance(value, dict):
+            raise _usage_error("--weights", f"expected a JSON object with the four pillars, got {x!r}")
+        try:
+            parse_weights(value)
+        except ScoringError as e:
+            raise _usage_error("--weights", str(e)) from None
+        return value
 
     def normalize(self, value: Any) -> Any:
         """Validate and normalise (``None`` = the configured weights)."""

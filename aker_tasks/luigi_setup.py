@@ -8,12 +8,20 @@ override any value.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import luigi
 
-__all__ = ["CONFIG_PATH", "count_work_of_other_workers", "require_scheduler", "use_packaged_config"]
+__all__ = [
+    "CONFIG_PATH",
+    "OneLineErrors",
+    "count_work_of_other_workers",
+    "report_errors_in_one_line",
+    "require_scheduler",
+    "use_packaged_config",
+]
 
 #: aker's Luigi defaults (``[core]``, ``[worker]``, ``[scheduler]``, ``[retcode]``).
 CONFIG_PATH = Path(__file__).resolve().with_name("luigi.cfg")
@@ -147,3 +155,40 @@ def require_scheduler(argv: list[str] | None = None) -> None:
         file=sys.stderr,
     )
     raise SystemExit(code)
+
+
+class OneLineErrors(logging.Filter):
+    """Luigi's error records for aker's own errors: one line with the message, no traceback.
+
+    An :class:`~aker_core.exceptions.AkerError` is a problem with the user's data, settings or
+    command line, already phrased to name the file/column/row or setting; its traceback helps
+    nobody but a developer, so it goes to aker's debug log. An aker error escaping Luigi's
+    scheduling ("Uncaught exception", e.g. an invalid setting) is a configuration error: one line
+    and exit code 2, as for an invalid command-line value. Anything else keeps its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place; never drops it."""
+        from aker_core.exceptions import AkerError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, AkerError):
+            return True
+        logging.getLogger("aker_tasks").debug("traceback of: %s", record.getMessage(), exc_info=record.exc_info)
+        if record.getMessage().startswith("Uncaught exception"):
+            import sys
+
+            print(f"aker: {error}", file=sys.stderr)
+            raise SystemExit(2)
+        record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def report_errors_in_one_line() -> None:
+    """Install :class:`OneLineErrors` on Luigi's ``luigi-interface`` logger (once)."""
+    interface = logging.getLogger("luigi-interface")
+    if not any(isinstance(f, OneLineErrors) for f in interface.filters):
+        interface.addFilter(OneLineErrors())

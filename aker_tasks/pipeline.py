@@ -5,7 +5,7 @@ from __future__ import annotations
 import luigi
 
 from aker_tasks.export import CONTENT_TYPES, ExportScores
-from aker_tasks.identity import ConfigParameter, WeightsParameter
+from aker_tasks.identity import AsOfParameter, ConfigParameter, WeightsParameter
 
 __all__ = ["ScoreMarkets"]
 
@@ -19,7 +19,7 @@ class ScoreMarkets(luigi.WrapperTask):
     and code.
     """
 
-    as_of = luigi.DateParameter(description="Score as of this date (point-in-time inputs).")
+    as_of = AsOfParameter(description="Score as of this date (point-in-time inputs).")
     weights = WeightsParameter()
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
     config = ConfigParameter()

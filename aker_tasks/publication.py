@@ -27,6 +27,7 @@ import luigi
 import orjson
 
 from aker_tasks.hashing import hash_bytes
+from aker_tasks.identity import AsOfParameter
 from aker_tasks.score import ComposeScores, WeightedTask
 from aker_tasks.targets import CacheTarget, PendingTarget
 
@@ -146,7 +147,7 @@ def _complete_with_data(session: Session, run_id: str) -> None:
 class PublishScores(WeightedTask):
     """Make the composite of an as_of the ``pillar_scores`` rows of that date (one transaction)."""
 
-    as_of = luigi.DateParameter(description="As-of date of the scores to publish.")
+    as_of = AsOfParameter(description="As-of date of the scores to publish.")
 
     code_modules: ClassVar[tuple[str, ...]] = ("aker_core.markets.persist", "aker_tasks.publication")
 

@@ -13,7 +13,7 @@ from aker_core.config import PILLARS, Settings, Weights
 from aker_core.scoring.rules import PILLAR_TABLES
 from aker_tasks.base import AkerTask
 from aker_tasks.fetch import FetchSource
-from aker_tasks.identity import WeightsParameter
+from aker_tasks.identity import AsOfParameter, WeightsParameter
 from aker_tasks.targets import CacheTarget
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class ScorePillar(AkerTask):
     """One pillar's 0-5 score per market."""
 
     pillar = luigi.ChoiceParameter(choices=PILLARS, description="Pillar to score.")
-    as_of = luigi.DateParameter(description="Score as of this date (point-in-time inputs).")
+    as_of = AsOfParameter(description="Score as of this date (point-in-time inputs).")
 
     code_modules: ClassVar[tuple[str, ...]] = (
         "aker_core.scoring.rules",
@@ -80,7 +80,7 @@ class WeightedTask(AkerTask):
 class ComposeScores(WeightedTask):
     """The composite score of every market as of a date (parquet), from the four pillars."""
 
-    as_of = luigi.DateParameter(description="Score as of this date (point-in-time inputs).")
+    as_of = AsOfParameter(description="Score as of this date (point-in-time inputs).")
 
     code_modules: ClassVar[tuple[str, ...]] = (
         "aker_core.scoring.composite",

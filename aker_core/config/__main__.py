@@ -7,6 +7,7 @@ import sys
 
 import orjson
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from aker_core.config.effective import describe_validation_error, effective_settings
 from aker_core.config.settings import Settings
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings()
-    except ValidationError as e:
+    except (ValidationError, SettingsError) as e:
         print(describe_validation_error(e), file=sys.stderr)
         return 2
     rows = effective_settings(settings)

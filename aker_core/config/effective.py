@@ -108,11 +108,21 @@ def effective_settings(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def describe_validation_error(error: ValidationError) -> str:
+def describe_validation_error(error: Exception) -> str:
     """One line per problem, naming the setting (as its ``AKER_`` variable) and why it is wrong.
 
-    Input values are deliberately left out: they may be secrets.
+    Takes what :class:`Settings` raises: a pydantic ``ValidationError``, or pydantic-settings'
+    ``SettingsError`` for a value that is not even parseable (e.g. ``AKER_WEIGHTS`` that is not
+    JSON). Input values are deliberately left out: they may be secrets.
     """
+    if not isinstance(error, ValidationError):
+        import re
+
+        found = re.search(r'field "([^"]+)" from source "(\w+)"', str(error))
+        var = f"AKER_{found.group(1).upper()}" if found else "an AKER_* setting"
+        origin = " (in the env file)" if found and "Dotenv" in found.group(2) else ""
+        cause = f": {error.__cause__}" if error.__cause__ else ""
+        return f"invalid configuration: {var}{origin} cannot be parsed{cause}"
     lines = [f"invalid configuration ({error.error_count()} problem(s)):"]
     for err in error.errors(include_input=False, include_url=False):
         loc = [str(part) for part in err["loc"]]

@@ -234,13 +234,14 @@ def get_settings() -> Settings:
         ConfigError: the environment or ``.env`` holds an invalid value.
     """
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from aker_core.config.effective import describe_validation_error
     from aker_core.exceptions import ConfigError
 
     try:
         return Settings()
-    except ValidationError as e:
+    except (ValidationError, SettingsError) as e:
         raise ConfigError(describe_validation_error(e)) from e
 
 
