@@ -9,6 +9,7 @@ write transactions at once (SQLite allows only one writer).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import random
 import socket
@@ -22,12 +23,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from aker_core.config import Settings, get_settings
 from aker_core.exceptions import RunContextError
 from aker_core.gitinfo import git_info
+from aker_core.liveness import HEARTBEAT_SECONDS, Heartbeat, process_token, reconcile_abandoned
 from aker_data.models import Lineage, Run
 
 __all__ = ["RunContext", "derive_seed"]
 
 #: Longest error text stored on a failed run (a traceback can be huge).
 MAX_ERROR_CHARS = 4000
+
+
+_reconciled: set[int] = set()
+
+
+def _reconcile_once(factory: sessionmaker[Session]) -> None:
+    """Once per process (a forked worker is a new one): mark runs of dead processes failed."""
+    if os.getpid() in _reconciled:
+        return
+    _reconciled.add(os.getpid())
+    try:
+        reconcile_abandoned(factory)
+    except Exception:  # housekeeping: the run itself reports a database that does not work
+        logging.getLogger("aker_core").debug("could not reconcile abandoned runs", exc_info=True)
 
 
 def derive_seed(config_hash: str) -> int:
@@ -87,6 +103,9 @@ class RunContext:
         self._session: Session | None = None
         self._lineage: list[dict[str, Any]] = []
         self._entered = False
+        self._heartbeat: Heartbeat | None = None
+        #: How often the run's process refreshes ``heartbeat_at`` while it runs.
+        self.heartbeat_seconds: float = HEARTBEAT_SECONDS
 
     @property
     def session(self) -> Session:
@@ -104,6 +123,7 @@ class RunContext:
         if self._entered:
             raise RunContextError(f"RunContext {self.id} was already entered; create a new one per run")
         self._entered = True
+        _reconcile_once(self._factory)
         self.started_at = _now()
         self.status = "running"
         with self._factory() as s, s.begin():
@@ -121,8 +141,11 @@ class RunContext:
                     task_params=self.task_params,
                     host=socket.gethostname(),
                     pid=os.getpid(),
+                    process_token=process_token(),
+                    heartbeat_at=self.started_at,
                 )
             )
+        self._heartbeat = Heartbeat(self._factory, self.id, self.heartbeat_seconds).start()
         self._session = self._factory()
         return self
 
@@ -147,6 +170,8 @@ class RunContext:
         finally:
             session.close()
             self._session = None
+            if self._heartbeat is not None:
+                self._heartbeat.stop()
             self._finish(error)
 
     def _finish(self, error: BaseException | None) -> None:

@@ -81,6 +81,10 @@ class Run(Base):
     task_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
+    #: ``<boot id>:<process start ticks>`` (Linux): the process beyond its reusable pid.
+    process_token: Mapped[str | None] = mapped_column(String(64))
+    #: Last sign of life of a ``running`` run (refreshed by the run's process).
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Lineage(Base):

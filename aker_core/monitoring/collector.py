@@ -162,6 +162,7 @@ class AkerCollector(Collector):
 
     def _query(self) -> _Snapshot:
         engine = self._get_engine()
+        self._reconcile(engine)
         snap = _Snapshot()
         with engine.connect() as conn, conn.begin():
             if conn.dialect.name == "postgresql":
@@ -177,6 +178,18 @@ class AkerCollector(Collector):
                     ).scalar_one()
                 )
         return snap
+
+    @staticmethod
+    def _reconcile(engine: Engine) -> None:
+        """Mark runs of dead processes failed first, so ``aker_runs_running`` counts live runs only."""
+        from sqlalchemy.orm import sessionmaker
+
+        from aker_core.liveness import reconcile_abandoned
+
+        try:
+            reconcile_abandoned(sessionmaker(bind=engine))
+        except Exception:  # e.g. a read-only database user: the scrape still reports what it sees
+            log.debug("could not reconcile abandoned runs", exc_info=True)
 
     def _query_runs(self, conn: Connection, snap: _Snapshot) -> None:
         counts = conn.execute(
