@@ -27,7 +27,7 @@ import luigi
 from aker_core.config import Settings, get_settings
 from aker_tasks.hashing import cache_key, code_version, file_hash
 from aker_tasks.identity import ConfigParameter, config_fingerprint
-from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget
+from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget, remove_stale_temporaries
 
 if TYPE_CHECKING:
     from aker_core.run import RunContext
@@ -344,6 +344,9 @@ class AkerTask(luigi.Task):
             logger.info("%s: %s already built from identical inputs", self.task_id, target.path)
             self.run_stats = {}
             return
+        if target.discard_invalid():
+            logger.warning("%s: %s was damaged or incomplete; rebuilding it", self.task_id, target.path)
+        remove_stale_temporaries(target.file.parent)
         started = time.perf_counter()
         self.report(f"running {self.get_task_family()} {self.to_str_params(only_significant=True)}", percent=0)
         with self.recorded_run() as run:

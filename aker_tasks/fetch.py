@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import luigi
 
 from aker_core.config import Settings
+from aker_core.exceptions import DataValidationError
 from aker_core.sources.location import DATABASE_SOURCE, DATASETS
 from aker_tasks.base import AkerTask
 from aker_tasks.hashing import file_hash, hash_bytes
@@ -30,9 +31,9 @@ def _db_table(url: str, name: str) -> tuple[pa.Table, str]:
     import pyarrow as pa
 
     from aker_core.sources import read_table_from_db
-    from aker_data.engine import get_engine
+    from aker_tasks.database import database_engine
 
-    table = read_table_from_db(get_engine(url), name, validate=True)
+    table = read_table_from_db(database_engine(url), name, validate=True)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -121,6 +122,7 @@ class FetchSource(AkerTask):
         from aker_tasks.io import schema_doc, write_parquet
 
         self.report(f"reading {self.dataset} from {self._source_label()}", percent=5)
+        before = source_hash(self.settings, str(self.dataset))
         if self._from_database():
             table = _db_table(self.settings.database_url, str(self.dataset))[0]
             raw_rows = table.num_rows
@@ -132,6 +134,11 @@ class FetchSource(AkerTask):
                 source_path(self.settings, str(self.dataset)),
                 self.as_of,
                 progress=lambda fraction: self.report(percent=5 + int(85 * fraction)),
+            )
+        if not self._from_database() and source_hash(self.settings, str(self.dataset)) != before:
+            # The target and its lineage must describe the bytes that were read.
+            raise DataValidationError(
+                f"dataset {self.dataset!r} ({self._source_label()}) changed while it was read; run again"
             )
         self.report(f"writing {table.num_rows} markets of {self.dataset}", percent=90)
         write_parquet(target, table)

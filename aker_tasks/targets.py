@@ -1,12 +1,17 @@
 """Cache targets: an atomically written data file plus a JSON sidecar describing it.
 
 The sidecar is written after the data and is the commit marker: a target exists only when both
-files do, so a crash between them reads as "not built" and the task reruns.
+files do *and the data's bytes hash to what the sidecar records*, so a crash between them, a
+truncated or 0-byte file (a power loss before the data reached the disk) or bytes changed on
+disk read as "not built", and the task rebuilds it (:meth:`CacheTarget.discard_invalid`). Both
+files are fsynced before their rename, and the directory after it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +23,41 @@ import orjson
 from aker_tasks.exceptions import CacheError
 from aker_tasks.hashing import file_hash
 
-__all__ = ["PARQUET", "CacheTarget", "PendingTarget", "atomic_path", "read_sidecar"]
+__all__ = ["PARQUET", "CacheTarget", "PendingTarget", "atomic_path", "read_sidecar", "remove_stale_temporaries"]
 
 PARQUET = "application/vnd.apache.parquet"
 SIDECAR_SUFFIX = ".json"
+#: Luigi's temporary_path() names: ``<final name>-luigi-tmp-<random>``.
+TMP_MARKER = "-luigi-tmp-"
+#: A temporary file this old is a crashed writer's leftover, not one being written now.
+STALE_TMP_SECONDS = 15 * 60
+
+
+def _fsync(path: str | os.PathLike[str]) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(directory: Path, now: float | None = None) -> list[Path]:
+    """Remove temporary files in ``directory`` that crashed writers left (older than 15 minutes)."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        if TMP_MARKER in entry.name and entry.is_file():
+            try:
+                if now - entry.stat().st_mtime > STALE_TMP_SECONDS:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            except FileNotFoundError:  # its writer finished or another cleaner was first
+                continue
+    return removed
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:
@@ -49,6 +85,10 @@ def atomic_path(target: luigi.LocalTarget) -> Iterator[str]:
     try:
         with target.temporary_path() as tmp:
             yield tmp
+            # On disk before the rename makes it visible: after a power loss the final name
+            # never points at data the disk does not have.
+            _fsync(tmp)
+        _fsync(Path(target.path).parent)
     except luigi.target.FileAlreadyExists:
         # Another worker renamed the same content-addressed file into place first. Its bytes
         # are what ours would be (same key, deterministic writer), and a file only ever appears
@@ -79,8 +119,33 @@ class CacheTarget(luigi.LocalTarget):
         return Path(self.path + SIDECAR_SUFFIX)
 
     def exists(self) -> bool:
-        """True when both the data file and its sidecar are in place."""
-        return self.sidecar_path.is_file() and self.file.is_file()
+        """True when the data file and its sidecar are in place and the data is what it records.
+
+        The hash is memoised per (path, size, mtime, inode), so asking again costs a ``stat``.
+        """
+        if not (self.sidecar_path.is_file() and self.file.is_file()):
+            return False
+        try:
+            return self.content_hash() == file_hash(self.file)
+        except (CacheError, KeyError, OSError):
+            return False
+
+    def discard_invalid(self) -> bool:
+        """Remove a data file and sidecar that do not form a valid target (before rebuilding it).
+
+        Returns:
+            Whether something was removed.
+        """
+        if self.exists():
+            return False
+        removed = False
+        for path in (self.sidecar_path, self.file):
+            try:
+                path.unlink()
+                removed = True
+            except FileNotFoundError:
+                continue
+        return removed
 
     def sidecar(self) -> dict[str, Any]:
         """The parsed sidecar (see :func:`read_sidecar`)."""
