@@ -104,6 +104,8 @@ class RunContext:
         self._lineage: list[dict[str, Any]] = []
         self._entered = False
         self._heartbeat: Heartbeat | None = None
+        #: Warnings recorded on the run (:meth:`warn`).
+        self.warnings: list[str] = []
         #: How often the run's process refreshes ``heartbeat_at`` while it runs.
         self.heartbeat_seconds: float = HEARTBEAT_SECONDS
 
@@ -189,6 +191,7 @@ class RunContext:
                     finished_at=self.finished_at,
                     error=message,
                     output_hash=self.output_hash,
+                    warnings="\n".join(self.warnings) or None,
                 )
             )
             if self._lineage:
@@ -230,6 +233,11 @@ class RunContext:
                 "rows": rows,
             }
         )
+
+    def warn(self, message: str) -> None:
+        """Record a warning on the run (written with its final status) and log it."""
+        logging.getLogger("aker_core").warning("%s", message)
+        self.warnings.append(message)
 
     def set_output_hash(self, value: str) -> None:
         """Record the content hash of what this run produced."""

@@ -85,6 +85,8 @@ class Run(Base):
     process_token: Mapped[str | None] = mapped_column(String(64))
     #: Last sign of life of a ``running`` run (refreshed by the run's process).
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: What a run that completed still wants a person to see, one per line.
+    warnings: Mapped[str | None] = mapped_column(Text)
 
 
 class Lineage(Base):

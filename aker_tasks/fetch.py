@@ -116,6 +116,22 @@ class FetchSource(AkerTask):
             hash=source_hash(self.settings, str(self.dataset)),
         )
 
+    def _why_empty(self, raw_rows: int) -> str:
+        """Why the dataset has no row as of the date (only asked when it has none)."""
+        where = f"dataset {self.dataset!r} ({self._source_label()})"
+        if raw_rows == 0:
+            return f"{where} has no data rows"
+        import pyarrow.compute as pc
+
+        from aker_core.sources.reader import read_dataset
+
+        if self._from_database():
+            vintages = _db_table(self.settings.database_url, str(self.dataset))[0]["data_vintage"]
+        else:
+            vintages = read_dataset(str(self.dataset), source_path(self.settings, str(self.dataset)))["data_vintage"]
+        earliest = pc.min(vintages).as_py()
+        return f"as_of {self.as_of} is before every data_vintage of {where} (earliest {earliest})"
+
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Read, validate, apply the point-in-time rule and write the parquet target."""
         from aker_core.sources.reader import read_dataset_as_of, table_as_of
@@ -135,6 +151,8 @@ class FetchSource(AkerTask):
                 self.as_of,
                 progress=lambda fraction: self.report(percent=5 + int(85 * fraction)),
             )
+        if table.num_rows == 0:
+            raise DataValidationError(self._why_empty(raw_rows))
         if not self._from_database() and source_hash(self.settings, str(self.dataset)) != before:
             # The target and its lineage must describe the bytes that were read.
             raise DataValidationError(

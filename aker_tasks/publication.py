@@ -34,6 +34,8 @@ from aker_tasks.targets import CacheTarget, PendingTarget
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from aker_core.run import RunContext
+
 __all__ = ["PublishScores", "PublishedScores", "publication_id"]
 
 #: The one question a publication target asks: the date's rows, how many name a run, the
@@ -91,10 +93,10 @@ def _read_state(url: str, day: dt.date) -> tuple[Any, ...] | None:
     from sqlalchemy import Date, bindparam, text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from aker_data.engine import get_engine
+    from aker_tasks.database import database_engine
 
     try:
-        with get_engine(url).connect() as conn:
+        with database_engine(url).connect() as conn:
             row = conn.execute(text(STATE_SQL).bindparams(bindparam("day", value=day, type_=Date))).one()
     except SQLAlchemyError:
         return None
@@ -131,6 +133,24 @@ def _serialise(session: Session, day: dt.date, run_id: str, publication: str) ->
     # the database's write lock, which is held (as the advisory lock is) until commit.
     session.execute(update(Run).where(Run.run_id == run_id).values(output_hash=publication))
     return tuple(session.execute(text(STATE_SQL).bindparams(bindparam("day", value=day, type_=Date))).one())
+
+
+#: A publication with fewer markets than this share of the previous as_of's is worth a warning.
+MARKET_DROP_WARNING = 0.8
+
+
+def _warn_on_drop(run: RunContext, day: dt.date, rows: int) -> None:
+    """Warn (log and run record) when far fewer markets are published than for the previous as_of."""
+    from sqlalchemy import Date, bindparam, text
+
+    previous = run.session.execute(
+        text(
+            "SELECT score_as_of, count(*) FROM pillar_scores WHERE score_as_of = "
+            "(SELECT max(score_as_of) FROM pillar_scores WHERE score_as_of < :day) GROUP BY score_as_of"
+        ).bindparams(bindparam("day", value=day, type_=Date))
+    ).first()
+    if previous is not None and rows < MARKET_DROP_WARNING * previous[1]:
+        run.warn(f"as of {day}: {rows} markets, {previous[1] - rows} fewer than the {previous[1]} of {previous[0]}")
 
 
 def _complete_with_data(session: Session, run_id: str) -> None:
@@ -200,6 +220,7 @@ class PublishScores(WeightedTask):
                 logger.info("%s: already published by run %s", self.task_id, state[2])
                 written = 0
             else:
+                _warn_on_drop(run, self.as_of, target.rows)
                 table = read_parquet(scores)
                 self.report(percent=20)
                 # Replace, not merge: markets that left the source must not keep an old score.

@@ -17,9 +17,53 @@ from aker_tasks.identity import AsOfParameter, WeightsParameter
 from aker_tasks.targets import CacheTarget
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from aker_core.run import RunContext
 
-__all__ = ["ComposeScores", "ScorePillar", "WeightedTask"]
+__all__ = ["ComposeScores", "ScorePillar", "WeightedTask", "check_market_ids", "check_some_composite"]
+
+
+def check_market_ids(markets: pa.Table, pillars: dict[str, pa.Table]) -> None:
+    """Every market a pillar dataset scores must be in ``markets``: ids differing in type or padding
+    (``12060`` vs ``"012060"``) would otherwise silently give nameless markets and no composites.
+
+    Raises:
+        DataValidationError: naming both datasets, how many ids and an example.
+    """
+    import pyarrow.compute as pc
+
+    from aker_core.exceptions import DataValidationError
+
+    known = markets["msa_id"]
+    for pillar, table in pillars.items():
+        unknown = pc.filter(table["msa_id"], pc.invert(pc.is_in(table["msa_id"], value_set=known)))
+        if len(unknown):
+            examples = ", ".join(repr(v) for v in unknown.slice(0, 3).to_pylist())
+            sample = ", ".join(repr(v) for v in known.slice(0, 2).to_pylist())
+            raise DataValidationError(
+                f"dataset {PILLAR_TABLES[pillar]!r}: {len(unknown)} msa_id(s) are not in dataset 'markets' "
+                f"(e.g. {examples}; markets has e.g. {sample}): the ids must be the same in every dataset"
+            )
+
+
+def check_some_composite(table: pa.Table, as_of: object, pillars: dict[str, pa.Table]) -> None:
+    """A composite where no market has one is a useless result: fail, saying which pillar is empty.
+
+    Raises:
+        DataValidationError: no market, or no market with all four pillars.
+    """
+    import pyarrow.compute as pc
+
+    from aker_core.exceptions import DataValidationError
+
+    if table.num_rows and pc.sum(pc.is_valid(table["weighted_0_5"])).as_py():
+        return
+    scored = {p: int(pc.sum(pc.is_valid(t[f"{p}_0_5"])).as_py() or 0) for p, t in pillars.items()}
+    empty = [f"{p} ({PILLAR_TABLES[p]})" for p, n in scored.items() if n == 0]
+    why = f"no market has a {' or '.join(empty)} score" if empty else "no market has all four pillars"
+    counts = ", ".join(f"{p} {n}" for p, n in scored.items())
+    raise DataValidationError(f"no market gets a composite as of {as_of}: {why} (markets scored per pillar: {counts})")
 
 
 class ScorePillar(AkerTask):
@@ -112,9 +156,11 @@ class ComposeScores(WeightedTask):
         self.report("composing pillar scores", percent=10)
         inputs = self.requires()
         pillars = [read_parquet(inputs[p].target()) for p in PILLARS]
+        names = read_parquet(inputs["markets"].target())
+        check_market_ids(names, dict(zip(PILLARS, pillars, strict=True)))
         self.report(percent=40)
         table = compose(join_pillars(pillars), weights=self.weights_used())
-        names = read_parquet(inputs["markets"].target())
+        check_some_composite(table, self.as_of, dict(zip(PILLARS, pillars, strict=True)))
         idx = pc.index_in(table["msa_id"], value_set=names["msa_id"])
         table = table.add_column(1, "name", pc.take(names["name"], idx))
         self.report(f"writing {table.num_rows} composite scores", percent=70)

@@ -294,17 +294,13 @@ def test_database_source_gives_same_scores_as_files(
     assert fetch_meta.sidecar()["source"]["location"] == "database:market_jobs"
 
 
-def test_date_before_any_vintage_completes_empty(source_dir: Path, run_db: str) -> None:
-    """An as_of before every vintage yields an empty composite that completes and then stays cached."""
+def test_date_before_any_vintage_fails_and_publishes_nothing(source_dir: Path, run_db: str) -> None:
+    """An as_of before every vintage is refused (no empty composite, nothing published), not an empty success."""
     early = dt.date(1990, 1, 1)
-    build(ScoreMarkets(as_of=early))
+    build(ScoreMarkets(as_of=early), expect_success=False)
     out = ComposeScores(as_of=early).output()
-    assert isinstance(out, CacheTarget)
-    assert out.sidecar()["rows"] == 0
-    before = db_counts(run_db)
-    done = build(ScoreMarkets(as_of=early))
-    assert done["completed"] == set()
-    assert db_counts(run_db) == before
+    assert not (isinstance(out, CacheTarget) and out.exists())
+    assert db_counts(run_db)["pillar_scores"] == 0
 
 
 def test_rows_written_by_the_service_are_replaced_on_rerun(source_dir: Path, run_db: str) -> None:
