@@ -51,8 +51,9 @@ def copy_sample(dest: Path) -> Path:
     return dest
 
 
-def start_luigi(env: dict[str, str], *args: str, cwd: Path) -> subprocess.Popen[str]:
-    """Start `luigi --module aker_tasks ARGS` (stdout and stderr captured)."""
+def start_luigi(env: dict[str, str], *args: str, cwd: Path, own_group: bool = False) -> subprocess.Popen[str]:
+    """Start `luigi --module aker_tasks ARGS` (stdout and stderr captured); ``own_group``: in a
+    process group of its own, so it can be killed with all its workers."""
     return subprocess.Popen(
         [LUIGI, "--module", "aker_tasks", *args],
         cwd=cwd,
@@ -60,6 +61,7 @@ def start_luigi(env: dict[str, str], *args: str, cwd: Path) -> subprocess.Popen[
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_group,
     )
 
 
