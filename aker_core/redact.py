@@ -30,7 +30,7 @@ _KEYWORD_PASSWORD = re.compile(
 
 
 def secret_values(settings: Settings) -> list[str]:
-    """The literal secret strings a :class:`Settings` holds: DSN (and its password), API keys.
+    """The literal secret strings a :class:`Settings` holds: DSN and Pushgateway URL (and their passwords), API keys.
 
     Args:
         settings: the configuration whose secrets must never be printed.
@@ -55,10 +55,12 @@ def secret_values(settings: Settings) -> list[str]:
     for key in (settings.bls_api_key, settings.census_api_key):
         if key is not None and key.get_secret_value():
             values.add(key.get_secret_value())
-    if settings.pushgateway_url:
-        pg_password = urlsplit(settings.pushgateway_url).password
+    pushgateway = settings.pushgateway
+    if pushgateway:
+        pg_password = urlsplit(pushgateway).password
         if pg_password:
             values.add(pg_password)
+            values.add(pushgateway)
     return sorted((v for v in values if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True)
 
 

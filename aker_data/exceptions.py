@@ -1,16 +1,36 @@
-"""Errors raised by :mod:`aker_data`."""
+"""Errors raised by :mod:`aker_data`.
+
+Every one is an :class:`~aker_core.exceptions.AkerError` (aker has one exception root): a
+task that fails with one reports it in one line, without a traceback.
+
+:class:`DatabaseConnectionError` and :class:`DatabaseTimeoutError` replace SQLAlchemy's
+``OperationalError`` for a database that cannot be reached, goes away or does not answer in time
+(see :func:`aker_data.engine.create_engine_from_url`). They are SQLAlchemy errors as well, so code
+that treats any ``SQLAlchemyError`` as "the database cannot answer" keeps doing so.
+"""
 
 from __future__ import annotations
 
-__all__ = ["DataError", "DatabaseConnectionError", "SchemaOutOfDateError"]
+from sqlalchemy.exc import SQLAlchemyError
+
+from aker_core.exceptions import AkerError
+
+__all__ = ["DataError", "DatabaseConnectionError", "DatabaseTimeoutError", "SchemaOutOfDateError"]
 
 
-class DataError(Exception):
+class DataError(AkerError):
     """Base class of every error the persistence layer raises on purpose."""
 
 
-class DatabaseConnectionError(DataError):
-    """The database could not be reached; the message never contains the password."""
+class DatabaseConnectionError(DataError, SQLAlchemyError):
+    """The database could not be reached or the connection was lost.
+
+    The message names the database URL without its password, and the cause.
+    """
+
+
+class DatabaseTimeoutError(DatabaseConnectionError):
+    """The database did not answer within a bound: a statement or lock timeout, or SQLite's busy timeout."""
 
 
 class SchemaOutOfDateError(DataError):

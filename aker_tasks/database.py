@@ -1,4 +1,11 @@
-"""The run database as the tasks see it: one engine per process, schema checked once."""
+"""The run database as the tasks see it: one engine per process, schema checked once.
+
+Every engine a task uses comes from here, so it carries the configured timeouts
+(``AKER_DB_CONNECT_TIMEOUT``, ``AKER_DB_STATEMENT_TIMEOUT``) and reports an unreachable or
+unanswering database as :class:`~aker_data.exceptions.DatabaseConnectionError` /
+:class:`~aker_data.exceptions.DatabaseTimeoutError`: one line naming the database (without its
+password) and the cause, which makes the task fail (exit code 30) without a traceback.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +17,30 @@ from aker_core.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-__all__ = ["run_engine"]
+__all__ = ["database_engine", "run_engine"]
+
+
+def database_engine(url: str | None = None) -> Engine:
+    """This process's engine on ``url`` (default: the run database) with the configured timeouts.
+
+    No schema check: for reads that treat a missing or older schema themselves.
+    """
+    from aker_data.engine import get_engine
+
+    settings = get_settings()
+    return get_engine(
+        url or settings.database_url,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout or None,
+    )
 
 
 @lru_cache(maxsize=1)
 def _checked(url: str) -> Engine:
-    from aker_data.engine import get_engine, normalise_url
+    from aker_data.engine import normalise_url
     from aker_data.migrate import ensure_schema  # alembic: only paid when a task runs
 
-    engine = get_engine(url)
+    engine = database_engine(url)
     # The embedded SQLite default belongs to this cache, so aker may create/upgrade it; a
     # shared server's schema only changes through an explicit `alembic upgrade head`.
     ensure_schema(engine, auto_upgrade=normalise_url(url).get_backend_name() == "sqlite")
@@ -30,5 +52,7 @@ def run_engine() -> Engine:
 
     Raises:
         SchemaOutOfDateError: a non-SQLite database is not at the Alembic head.
+        DatabaseConnectionError: the database cannot be reached (its timeout subclass
+            :class:`~aker_data.exceptions.DatabaseTimeoutError`: it did not answer in time).
     """
     return _checked(get_settings().database_url)

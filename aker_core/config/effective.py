@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
 
 from aker_core.config.settings import Settings
 
-__all__ = ["describe_validation_error", "effective_settings", "field_sources", "mask_dsn"]
+__all__ = ["describe_validation_error", "effective_settings", "field_sources", "mask_dsn", "mask_url"]
 
 SECRET_MASK = "**********"
 #: DSN query parameters that carry secrets (libpq names).
@@ -39,6 +40,30 @@ def mask_dsn(url: str) -> str:
         rendered = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
         return rendered.replace("%2A%2A%2A", "***")
     except Exception:  # any parse failure: show nothing of it rather than risk the secret
+        return SECRET_MASK
+
+
+def mask_url(url: str) -> str:
+    """Render a URL such as the Pushgateway's with ``user:password@`` shown as ``user:***@``.
+
+    Args:
+        url: any URL, possibly with inline credentials.
+
+    Returns:
+        The URL without its password (unchanged when it has none); an unparseable value is fully
+        masked.
+    """
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.hostname or ""
+        if ":" in host:  # IPv6 literal lost its brackets in .hostname
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port is not None else ""
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    except ValueError:  # a bad port or bracket: show nothing of it rather than risk the secret
         return SECRET_MASK
 
 
@@ -82,6 +107,8 @@ def field_sources(settings: Settings) -> dict[str, str]:
 def _display(field: str, value: Any) -> Any:
     if field == "postgis_dsn" and isinstance(value, SecretStr):
         return mask_dsn(value.get_secret_value())
+    if field == "pushgateway_url" and isinstance(value, SecretStr):
+        return mask_url(value.get_secret_value())
     if isinstance(value, SecretStr):
         return SECRET_MASK
     if hasattr(value, "model_dump"):

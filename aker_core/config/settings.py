@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "PILLARS",
     "RESULT_FIELDS",
+    "SECRET_FIELDS",
     "Settings",
     "Weights",
     "get_settings",
@@ -39,6 +40,9 @@ PILLARS: tuple[str, ...] = ("supply", "jobs", "urban", "outdoor")
 
 #: Fields whose value can change a computed result; only these enter ``config_hash``.
 RESULT_FIELDS: tuple[str, ...] = ("source_uri", "weights", "seed", "features")
+
+#: Fields holding secrets (all :class:`~pydantic.SecretStr`): never stored or printed in clear.
+SECRET_FIELDS: tuple[str, ...] = ("postgis_dsn", "pushgateway_url", "bls_api_key", "census_api_key")
 
 #: The source checkout aker runs from (holding ``pyproject.toml`` beside the packages), if any.
 _CHECKOUT = Path(__file__).resolve().parents[2]
@@ -119,6 +123,17 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         description="SQLAlchemy URL of the run database; empty means <cache_path>/aker.db (SQLite).",
     )
+    db_connect_timeout: int = Field(
+        default=10,
+        ge=1,
+        description="Seconds a PostgreSQL connection attempt may take (libpq connect_timeout; at least 2 there).",
+    )
+    db_statement_timeout: float = Field(
+        default=300,
+        ge=0,
+        allow_inf_nan=False,
+        description="Seconds a PostgreSQL statement may run, lock waits included; 0 sets none.",
+    )
     # --- what is computed (result-affecting) ---
     source_uri: str = Field(
         default=SAMPLE_SOURCE,
@@ -141,7 +156,10 @@ class Settings(BaseSettings):
     )
     metrics_addr: str = Field(default="127.0.0.1", description="Address the metrics exporter binds.")
     metrics_port: int = Field(default=9000, ge=0, le=65535, description="Port of the metrics exporter.")
-    pushgateway_url: str | None = Field(default=None, description="Prometheus Pushgateway for batch metrics.")
+    pushgateway_url: SecretStr | None = Field(
+        default=None,
+        description="Prometheus Pushgateway for batch metrics; user:password@ in it is basic auth (secret).",
+    )
     metrics_textfile: Path | None = Field(
         default=None, description="node-exporter textfile the pipeline writes its metrics to."
     )
@@ -194,6 +212,14 @@ class Settings(BaseSettings):
                 raise ValueError("not a valid SQLAlchemy URL (value hidden)") from None
         return SecretStr(raw)
 
+    @field_validator("pushgateway_url", "bls_api_key", "census_api_key")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # ``AKER_PUSHGATEWAY_URL=`` (as .env.example has it) means "not set", not "set to ''".
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
     @model_validator(mode="after")
     def _default_dsn(self) -> Settings:
         if not self.postgis_dsn.get_secret_value():
@@ -215,15 +241,26 @@ class Settings(BaseSettings):
         """Stable hash (xxh3-128, hex) of :meth:`result_config`; equal settings give equal hashes."""
         return xxhash.xxh3_128_hexdigest(orjson.dumps(self.result_config(), option=orjson.OPT_SORT_KEYS))
 
-    def snapshot(self) -> dict[str, Any]:
-        """All settings as a JSON-safe dict with secrets removed and the DSN masked."""
-        from aker_core.config.effective import mask_dsn
+    @property
+    def pushgateway(self) -> str | None:
+        """The Pushgateway URL with its credentials (secret: do not log it; use :func:`mask_url`)."""
+        return self.pushgateway_url.get_secret_value() if self.pushgateway_url else None
 
-        data = self.model_dump(mode="json", exclude={"postgis_dsn", "bls_api_key", "census_api_key"})
+    def snapshot(self) -> dict[str, Any]:
+        """All settings as a JSON-safe dict (what ``runs.config_json`` stores): no secret in it.
+
+        URLs keep everything but their password (the DSN also loses ``?password=``); API keys
+        become ``"set"`` or ``None``.
+        """
+        from aker_core.config.effective import mask_dsn, mask_url
+
+        data = self.model_dump(mode="json", exclude=set(SECRET_FIELDS))
         data["postgis_dsn"] = mask_dsn(self.database_url)
+        pushgateway = self.pushgateway
+        data["pushgateway_url"] = mask_url(pushgateway) if pushgateway else None
         data["bls_api_key"] = "set" if self.bls_api_key else None
         data["census_api_key"] = "set" if self.census_api_key else None
-        return data
+        return {field: data[field] for field in type(self).model_fields}
 
 
 @lru_cache(maxsize=1)

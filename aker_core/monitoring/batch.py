@@ -222,8 +222,9 @@ class TaskMetrics:
                     type(e).__name__,
                     redact(str(e)),
                 )
-        if settings.pushgateway_url:
-            self.push(settings.pushgateway_url)
+        pushgateway = settings.pushgateway
+        if pushgateway:
+            self.push(pushgateway)
 
     # --- Pushgateway ---
     def push(self, url: str, *, timeout: float = PUSH_TIMEOUT_SECONDS) -> bool:

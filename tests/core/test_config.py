@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,7 +146,7 @@ def test_show_effective_prints_values_sources_masked(
     out = capsys.readouterr().out
     assert SECRET not in out
     assert "postgresql://aker:***@db.example/aker  [env]" in out
-    assert "census_api_key    **********  [env]" in out
+    assert re.search(r"^census_api_key +\*{10}  \[env\]$", out, re.MULTILINE)
     for field in Settings.model_fields:
         assert field in out
 
