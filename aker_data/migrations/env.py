@@ -3,6 +3,13 @@
 Order of precedence: a connection handed over programmatically (``config.attributes``),
 ``alembic -x url=...``, then ``Settings().postgis_dsn``. SQLite runs in batch mode so that
 ALTERs work there too.
+
+Every revision of one command runs in one transaction (``transaction_per_migration=False``), on
+SQLite too: a handed-over connection is already inside the transaction
+:func:`aker_data.migrate.run_in_one_transaction` opened; the ``alembic`` command gets the same from
+that function here, including its check and safe repair of half-migrated databases (``upgrade``
+and ``downgrade``; ``stamp``, ``current`` and the rest run in one plain transaction, so that a
+half-migrated database can still be stamped by hand).
 """
 
 from __future__ import annotations
@@ -10,9 +17,12 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from alembic.util import CommandError
 from sqlalchemy import Connection
 
 from aker_data.engine import create_engine_from_url
+from aker_data.exceptions import SchemaOutOfDateError
+from aker_data.migrate import migration_transaction, run_in_one_transaction
 from aker_data.models import Base
 
 config = context.config
@@ -32,12 +42,29 @@ def _url() -> str:
 
 
 def _configure(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
+        # One transaction for all revisions and the version update. SQLite's DDL is transactional
+        # on the connections aker_data.migrate gives (Alembic assumes it is not).
+        transaction_per_migration=False,
+        transactional_ddl=True if sqlite else None,
     )
+
+
+def _migrate(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _cli_command() -> str | None:
+    """The ``alembic`` command being run (``upgrade``, ``stamp`` ...), ``None`` when called from code."""
+    cmd = getattr(config.cmd_opts, "cmd", None)
+    return getattr(cmd[0], "__name__", None) if cmd else None
 
 
 def run_migrations_offline() -> None:
@@ -51,16 +78,18 @@ def run_migrations_online() -> None:
     """Apply migrations on a live connection."""
     connection = config.attributes.get("connection")
     if connection is not None:
-        _configure(connection)
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
         return
     engine = create_engine_from_url(_url())
     try:
-        with engine.connect() as conn:
-            _configure(conn)
-            with context.begin_transaction():
-                context.run_migrations()
+        if _cli_command() in (None, "upgrade", "downgrade"):
+            run_in_one_transaction(engine, _migrate)
+        else:
+            with migration_transaction(engine) as begin, begin() as conn:
+                _migrate(conn)
+    except SchemaOutOfDateError as e:
+        # The alembic command prints a CommandError as one line ("FAILED: ..."), not a traceback.
+        raise CommandError(str(e)) from e
     finally:
         engine.dispose()
 

@@ -1,19 +1,23 @@
-"""Alembic migrations: one head, upgrade/downgrade both ways, no drift from the models."""
+"""Alembic migrations: one head, upgrade/downgrade both ways and atomically, no drift from the models."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Engine, event, inspect, text
 
 from aker_data.engine import create_engine_from_url
 from aker_data.migrate import (
     HEAD,
+    NON_ATOMIC_HEAD,
     alembic_config,
     current_revision,
     downgrade,
@@ -87,3 +91,103 @@ def test_alembic_cli_uses_settings_dsn(db_url: str, tmp_path: Path) -> None:
     engine = create_engine_from_url(db_url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+class _Interrupted(Exception):
+    """Raised before a chosen statement of a migration."""
+
+
+@contextmanager
+def _statements(before: Callable[[str], None]) -> Iterator[None]:
+    """Call ``before(statement)`` ahead of every statement any engine runs (the migration's own included)."""
+
+    def listener(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        before(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", listener)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", listener)
+
+
+def test_upgrade_is_one_transaction(db_url: str) -> None:
+    """An upgrade from empty that fails at its very last statement leaves no table at all, on SQLite too:
+    every revision's DDL and the alembic_version row commit together or not at all."""
+    engine = create_engine_from_url(db_url)
+
+    def fail_at_last_version_update(statement: str) -> None:
+        if statement.startswith("UPDATE alembic_version") and f"'{HEAD}'" in statement:
+            raise _Interrupted(statement)
+
+    try:
+        with _statements(fail_at_last_version_update), pytest.raises(_Interrupted):
+            upgrade(engine)
+        assert set(inspect(engine).get_table_names()) == set()
+        upgrade(engine)
+        assert current_revision(engine) == HEAD
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_and_upgrade_keep_referencing_rows(db_url: str) -> None:
+    """Stepping back one revision and forward again keeps lineage rows and pillar_scores.run_id.
+
+    On SQLite a batch-mode rebuild of ``runs`` (0004's downgrade drops columns) drops and recreates
+    the table: with foreign keys on, that deleted every lineage row (ON DELETE CASCADE) and nulled
+    pillar_scores.run_id. Migrations run with foreign keys off and check them before committing.
+    """
+    engine = create_engine_from_url(db_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO runs (run_id, git_sha, config_hash, config_json, seed, started_at, status) "
+                    "VALUES ('r1', 'sha', 'hash', '{}', 1, '2024-06-01 00:00:00', 'completed')"
+                )
+            )
+            conn.execute(
+                text("INSERT INTO lineage (run_id, \"table\", source, direction) VALUES ('r1', 't', 's', 'in')")
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO pillar_scores (msa_id, score_as_of, weights, run_id) "
+                    "VALUES ('1', '2024-06-01', '{}', 'r1')"
+                )
+            )
+        downgrade(engine, "-1")
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM lineage")).scalar_one() == 1
+            assert conn.execute(text("SELECT run_id FROM pillar_scores")).scalar_one() == "r1"
+    finally:
+        engine.dispose()
+
+
+def test_revisions_an_older_aker_applied_are_pure_ddl(sqlite_url: str) -> None:
+    """Revisions up to NON_ATOMIC_HEAD write no rows (only DDL, batch copies and alembic_version).
+
+    aker stamps a SQLite schema found exactly at one of them while alembic_version lags behind (what an
+    older aker's interrupted, non-atomic migration left). That is only safe for pure DDL: a revision
+    that also changes rows must come after NON_ATOMIC_HEAD.
+    """
+    engine = create_engine_from_url(sqlite_url)
+    writes: list[str] = []
+
+    def record(statement: str) -> None:
+        if statement.partition(" ")[0] in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            writes.append(statement)
+
+    try:
+        with _statements(record):
+            upgrade(engine, NON_ATOMIC_HEAD)
+    finally:
+        engine.dispose()
+    data = [
+        s
+        for s in writes
+        if not s.startswith(("INSERT INTO alembic_version", "UPDATE alembic_version", "INSERT INTO _alembic_tmp_"))
+    ]
+    assert data == []
+    assert any(s.startswith("UPDATE alembic_version") for s in writes)
