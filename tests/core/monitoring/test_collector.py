@@ -135,7 +135,8 @@ def test_nearest_rank_quantiles() -> None:
 
 
 def test_scrape_query_count_is_bounded(populated: str) -> None:
-    """A scrape issues 6 statements plus 2 per task family (plus SET on PostgreSQL), whatever the history."""
+    """A scrape issues 7 statements (one finds running runs to reconcile) plus 2 per task family (plus SET on
+    PostgreSQL), whatever the history."""
     from sqlalchemy import event
 
     registry, collector = _registry(populated)
@@ -145,6 +146,6 @@ def test_scrape_query_count_is_bounded(populated: str) -> None:
         registry.get_sample_value("aker_database_up")
         families = 3  # A, B and runs without a family
         setup = 1 if populated.startswith("postgresql") else 0
-        assert len(statements) == setup + 6 + 2 * families
+        assert len(statements) == setup + 7 + 2 * families
     finally:
         collector.close()
