@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from aker_core.exceptions import DataValidationError
-from aker_core.sources.errors import row_error, where
+from aker_core.sources.errors import printable, row_error, where
 
 __all__ = ["FALSE_TOKENS", "NULL_TOKENS", "TRUE_TOKENS", "conform_column"]
 
@@ -37,6 +38,10 @@ def conform_column(
 ) -> pa.ChunkedArray:
     """``table[name]`` converted to ``target`` (float64, date32, bool or string).
 
+    Text (or bytes, which must be UTF-8) is parsed row by row; integers and decimals become
+    float64; a null-typed column (no value at all) is all missing; 0/1 integers are flags. A
+    boolean column is not a number.
+
     Raises:
         DataValidationError: naming the rows whose value cannot be converted, or the column's type
             when it cannot hold such values at all.
@@ -45,7 +50,13 @@ def conform_column(
     if column.type == target:
         return column
     kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+    if pa.types.is_null(kind):
+        # A column with no value at all (parquet's null type): every row missing.
+        return pc.cast(column, target)
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind):
+        column = _utf8(dataset, path, table, name, column)
+        kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
         return _from_text(dataset, path, table, name, pc.cast(column, pa.string()), target)
     if pa.types.is_dictionary(kind):
         return conform_column(
@@ -56,7 +67,10 @@ def conform_column(
             target,
         )
     try:
-        if target == pa.float64() and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        if target == pa.float64() and (
+            pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+        ):
+            # Decimals become the nearest double, as the same number written in a CSV would.
             return pc.cast(column, target)
         if target == pa.bool_() and pa.types.is_integer(kind):
             bad = pc.invert(pc.is_in(column, value_set=pa.array([0, 1], kind)))
@@ -68,8 +82,33 @@ def conform_column(
         if target == pa.string() and pa.types.is_integer(kind):
             return pc.cast(column, target)
     except pa.ArrowInvalid as e:
-        raise DataValidationError(f"{where(dataset, path)}: column {name!r}: cannot convert {kind}: {e}") from e
+        raise DataValidationError(
+            f"{where(dataset, path)}: column {name!r}: cannot convert {kind}: {printable(e)}"
+        ) from e
     raise DataValidationError(f"{where(dataset, path)}: column {name!r} has type {kind}, expected {target}")
+
+
+def _utf8(
+    dataset: str, path: Path | str | None, table: pa.Table, name: str, column: pa.ChunkedArray
+) -> pa.ChunkedArray:
+    """Bytes as text; invalid UTF-8 is an error naming the rows."""
+    try:
+        return pc.cast(column, pa.string())
+    except pa.ArrowInvalid:
+        pass
+    # Only on failure: locate the offending values one by one (Arrow has no vectorised check).
+    bad = np.array([_not_utf8(v) for v in column.to_pylist()], dtype=bool)
+    raise row_error(dataset, path, name, "invalid UTF-8 (a byte that is not text)", bad, table, column)
+
+
+def _not_utf8(value: bytes | None) -> bool:
+    if value is None:
+        return False
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _from_text(

@@ -9,15 +9,27 @@ import pyarrow as pa
 
 from aker_core.exceptions import DataValidationError
 
-__all__ = ["MAX_EXAMPLES", "row_error", "where"]
+__all__ = ["MAX_EXAMPLES", "printable", "row_error", "where"]
 
 #: How many offending rows a message shows; the total is always given.
 MAX_EXAMPLES = 5
 
 
+def printable(text: object) -> str:
+    """``str(text)`` with line breaks, NUL and other control characters escaped (``\\n``, ``\\x00``).
+
+    Every message quoting something from a file (a column name, a parser's error about a row)
+    goes through this: an error is one line, and PostgreSQL can store it (a NUL cannot be).
+    """
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+
+
 def where(dataset: str, path: Path | str | None) -> str:
     """``dataset 'x' (file)``: the prefix of every message about one dataset file."""
-    return f"dataset {dataset!r} ({path})" if path is not None else f"dataset {dataset!r}"
+    return f"dataset {dataset!r} ({printable(path)})" if path is not None else f"dataset {dataset!r}"
 
 
 def row_error(
@@ -56,6 +68,8 @@ def row_error(
         label = f"row {i + 1}"
         if ids is not None and column != "msa_id":
             msa = ids[i].as_py()
+            if isinstance(msa, bytes):  # a CSV read as bytes to locate invalid UTF-8
+                msa = msa.decode("utf-8", "replace")
             if msa not in (None, ""):
                 label += f" (msa_id {msa!r})"
         if values is not None:

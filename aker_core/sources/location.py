@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -10,7 +13,7 @@ import xxhash
 from aker_core.exceptions import DataValidationError
 from aker_core.scoring.rules import METRIC_COLUMNS
 
-__all__ = ["DATABASE_SOURCE", "SAMPLE_DIR", "content_hash", "dataset_path", "resolve_source_dir"]
+__all__ = ["DATABASE_SOURCE", "SAMPLE_DIR", "content_hash", "dataset_path", "path_problem", "resolve_source_dir"]
 
 #: The bundled sample datasets (CSV, reviewable in git).
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample" / "data"
@@ -56,27 +59,59 @@ def resolve_source_dir(source_uri: str) -> Path:
     else:
         path = Path(uri)
     path = path.expanduser()
-    if not path.exists():
+    problem = path_problem(path, directory=True)
+    if problem == "does not exist":
         raise DataValidationError(f"source directory {str(path)!r} (from {uri!r}) does not exist")
-    if not path.is_dir():
-        raise DataValidationError(f"source {str(path)!r} (from {uri!r}) is not a directory")
+    if problem is not None:
+        raise DataValidationError(f"source {str(path)!r} (from {uri!r}) {problem}")
     return path.resolve()
+
+
+def path_problem(path: Path, *, directory: bool = False) -> str | None:
+    """Why ``path`` is not a usable file (or, with ``directory``, directory); ``None`` when it is.
+
+    The answer completes a sentence naming the path: ``"does not exist"``, ``"is a directory, not
+    a file"``, ``"is a symbolic link loop"``, ``"is a broken symbolic link (to 'x')"``, ...
+    """
+    try:
+        mode = os.stat(path).st_mode  # follows symbolic links
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "is a symbolic link loop (or passes through one)"
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            if os.path.islink(path):
+                return f"is a broken symbolic link (to {os.readlink(path)!r}, which does not exist)"
+            return "does not exist"
+        return f"cannot be read ({e.strerror or e})"
+    if directory:
+        return None if stat.S_ISDIR(mode) else "is not a directory"
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    return None
 
 
 def dataset_path(source_dir: str | Path, name: str) -> Path:
     """The file holding dataset ``name`` in ``source_dir``: ``<name>.parquet`` or ``<name>.csv``.
 
     Raises:
-        DataValidationError: unknown dataset, neither file present, or both present (ambiguous).
+        DataValidationError: unknown dataset, neither file present, both present (ambiguous), or
+            the one present is no readable file (a directory, a symbolic link loop, a broken link).
     """
     if name not in DATASETS:
         raise DataValidationError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
     directory = Path(source_dir)
-    found = [p for p in (directory / f"{name}.parquet", directory / f"{name}.csv") if p.is_file()]
+    # lexists: a broken link or a loop is "there" (and reported as such), not "not found".
+    found = [p for p in (directory / f"{name}.parquet", directory / f"{name}.csv") if os.path.lexists(p)]
     if not found:
         raise DataValidationError(
             f"dataset {name!r} not found in {str(directory)!r}: expected {name}.parquet or {name}.csv"
         )
+    for path in found:
+        problem = path_problem(path)
+        if problem is not None:
+            raise DataValidationError(f"dataset {name!r}: {str(path)!r} {problem}")
     if len(found) > 1:
         raise DataValidationError(
             f"dataset {name!r} is ambiguous in {str(directory)!r}: both {name}.parquet and {name}.csv exist; remove one"

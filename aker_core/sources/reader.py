@@ -1,14 +1,15 @@
 """Reading one source dataset file (CSV or parquet) into its canonical, validated Arrow table.
 
 The happy path is native Arrow: CSV columns are parsed with their final types by
-``pyarrow.csv`` and parquet is read as is; only when that fails does a slower diagnostic pass
-(:mod:`aker_core.sources.convert`) locate the offending rows for the error message.
+``pyarrow.csv`` and parquet is read as is. Only when Arrow refuses a CSV cell does a slower pass
+read the cells as bytes and convert them (:mod:`aker_core.sources.convert`): it accepts what the
+native parser does not (a whitespace-only cell is missing) and otherwise names the offending rows
+(invalid UTF-8, wrong number of cells, unparseable values).
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -18,7 +19,8 @@ import pyarrow.parquet as pq
 
 from aker_core.exceptions import DataValidationError
 from aker_core.sources.convert import FALSE_TOKENS, NULL_TOKENS, TRUE_TOKENS, conform_column
-from aker_core.sources.errors import where
+from aker_core.sources.errors import MAX_EXAMPLES, printable, where
+from aker_core.sources.location import path_problem
 from aker_core.sources.schema import SCHEMAS
 from aker_core.sources.validate import check_values, validate_keys, validate_table
 
@@ -47,7 +49,10 @@ def read_dataset(name: str, path: str | Path) -> pa.Table:
     path = _checked_file(name, path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        table = _read_csv(name, path)
+        try:
+            table = _read_csv(name, path)
+        except OSError as e:  # e.g. no permission; a DataValidationError is no OSError
+            raise DataValidationError(f"{where(name, path)}: cannot read the file: {printable(e)}") from e
     elif suffix == ".parquet":
         table = _read_parquet(name, path)
     else:
@@ -128,7 +133,7 @@ def read_dataset_as_of(
     except DataValidationError:
         raise
     except (pa.ArrowException, OSError) as e:
-        raise DataValidationError(f"{where(name, path)}: unreadable parquet file (truncated or corrupt?): {e}") from e
+        raise _unreadable_parquet(name, path, e) from e
     return AsOfRead(pa.Table.from_arrays(columns, schema=schema), keys.num_rows)
 
 
@@ -144,8 +149,11 @@ def _checked_file(name: str, path: str | Path) -> Path:
     if name not in SCHEMAS:
         raise DataValidationError(f"unknown dataset {name!r}; expected one of {', '.join(SCHEMAS)}")
     path = Path(path)
-    if not path.is_file():
+    problem = path_problem(path)
+    if problem == "does not exist":
         raise DataValidationError(f"{where(name, path)}: file not found")
+    if problem is not None:
+        raise DataValidationError(f"{where(name, path)}: {problem}")
     if path.stat().st_size == 0:
         raise DataValidationError(f"{where(name, path)}: no rows (the file is empty)")
     return path
@@ -162,18 +170,28 @@ def _check_columns(name: str, path: Path, present: list[str]) -> None:
     if missing:
         raise DataValidationError(
             f"{where(name, path)}: missing column(s) {', '.join(repr(c) for c in missing)} "
-            f"(found: {', '.join(present) or 'none'})"
+            f"(found: {printable(', '.join(present)) or 'none'})"
         )
 
 
 def _csv_header(name: str, path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    # surrogateescape: a bad byte further down (in the same read-ahead chunk) must not fail the
+    # header; one in the header itself is refused below.
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         try:
             header = next(csv.reader(handle), [])
-        except (csv.Error, UnicodeDecodeError) as e:
-            raise DataValidationError(f"{where(name, path)}: unreadable CSV header: {e}") from e
+        except csv.Error as e:
+            raise DataValidationError(f"{where(name, path)}: unreadable CSV header: {printable(e)}") from e
     if not header:
         raise DataValidationError(f"{where(name, path)}: no rows (no header line)")
+    for cell in header:
+        try:
+            cell.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = cell.encode("utf-8", "surrogateescape")
+            raise DataValidationError(
+                f"{where(name, path)}: unreadable CSV header: invalid UTF-8 in column name {raw!r}"
+            ) from None
     return [h.strip() for h in header]
 
 
@@ -195,33 +213,89 @@ def _read_csv(name: str, path: Path) -> pa.Table:
     try:
         return pacsv.read_csv(path, read_options=read, convert_options=options)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-        # Native parsing failed; re-read as text to say which rows are wrong.
-        _diagnose_csv(name, path, header, e)
-        match = re.search(r"column #(\d+)", str(e))
-        column = f" column {header[int(match.group(1))]!r}:" if match and int(match.group(1)) < len(header) else ""
-        raise DataValidationError(f"{where(name, path)}:{column} cannot parse CSV: {e}") from e
+        # Native parsing refused a cell: convert the text ourselves, which accepts what Arrow's
+        # parser does not (a blank cell is missing) and says which rows are wrong.
+        return _read_csv_as_text(name, path, header, e)
 
 
-def _diagnose_csv(name: str, path: Path, header: list[str], error: Exception) -> None:
+def _read_csv_as_text(name: str, path: Path, header: list[str], error: Exception) -> pa.Table:
+    """The slow path: every cell read as bytes, then converted (vectorised) column by column.
+
+    Raises:
+        DataValidationError: rows with the wrong number of cells, invalid UTF-8, or a value of a
+            column that cannot be converted -- naming the rows.
+    """
     import pyarrow.csv as pacsv
 
     schema = SCHEMAS[name]
-    options = pacsv.ConvertOptions(
-        column_types={f.name: pa.string() for f in schema},
-        include_columns=schema.names,
-        strings_can_be_null=False,
-    )
     try:
-        text = pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(column_names=header, skip_rows=1), convert_options=options
+        raw = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f.name: pa.binary() for f in schema},
+                include_columns=schema.names,
+                strings_can_be_null=False,
+            ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-        raise DataValidationError(f"{where(name, path)}: malformed CSV: {e}") from error
+        rows, ragged = _scan_rows(path, len(header))
+        if ragged:
+            raise _ragged_error(name, path, len(header), ragged) from e
+        if not rows:  # a header without a line end, which Arrow cannot skip
+            raise DataValidationError(f"{where(name, path)}: no rows (header only)") from e
+        raise DataValidationError(f"{where(name, path)}: malformed CSV: {printable(e)}") from e
     try:
-        for field in schema:
-            conform_column(name, path, text, field.name, field.type)
+        columns = [conform_column(name, path, raw, f.name, f.type) for f in schema]
     except DataValidationError as e:
         raise e from error
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+#: A CSV row with the wrong number of cells: its data row number (1-based), cells and text.
+_Ragged = tuple[int, int, str]
+
+
+def _scan_rows(path: Path, expected: int) -> tuple[int, list[_Ragged]]:
+    """The number of data rows, and every one whose number of cells differs from the header's.
+
+    Error path only: Python's csv module, because Arrow's parser stops at the first such row and
+    its handler of bad rows cannot report a row holding invalid UTF-8.
+    """
+    found: list[_Ragged] = []
+    number = 0
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle)
+        try:
+            next(reader, None)  # the header
+            for cells in reader:
+                if not cells:
+                    continue  # a blank line is no row, for Arrow either
+                number += 1
+                if len(cells) != expected:
+                    found.append((number, len(cells), ",".join(cells)))
+        except csv.Error:
+            pass  # report what was found before the unparseable part
+    return number, found
+
+
+def _ragged_error(name: str, path: Path, expected: int, ragged: list[_Ragged]) -> DataValidationError:
+    examples = [
+        f"row {number}: {cells} cell{'' if cells == 1 else 's'}: {text[:80]!r}"
+        for number, cells, text in ragged[:MAX_EXAMPLES]
+    ]
+    more = f", ... ({len(ragged) - MAX_EXAMPLES} more)" if len(ragged) > MAX_EXAMPLES else ""
+    noun = "row" if len(ragged) == 1 else "rows"
+    return DataValidationError(
+        f"{where(name, path)}: wrong number of cells (the header has {expected}) in {len(ragged)} {noun} "
+        f"(data rows, 1-based; an unbalanced quote joins the rows after it): {'; '.join(examples)}{more}"
+    )
+
+
+def _unreadable_parquet(name: str, path: Path, error: Exception) -> DataValidationError:
+    return DataValidationError(
+        f"{where(name, path)}: unreadable parquet file (truncated or corrupt?): {printable(error)}"
+    )
 
 
 def _read_parquet(name: str, path: Path) -> pa.Table:
@@ -234,6 +308,6 @@ def _read_parquet(name: str, path: Path) -> pa.Table:
     except DataValidationError:
         raise
     except (pa.ArrowException, OSError) as e:
-        raise DataValidationError(f"{where(name, path)}: unreadable parquet file (truncated or corrupt?): {e}") from e
+        raise _unreadable_parquet(name, path, e) from e
     columns = [conform_column(name, path, raw, f.name, f.type) for f in schema]
     return pa.Table.from_arrays(columns, schema=schema)

@@ -9,7 +9,15 @@ import pyarrow as pa
 
 from aker_core.scoring.rules import FLAG_COLUMNS, METRIC_COLUMNS
 
-__all__ = ["DATASETS", "KEY_COLUMNS", "MARKETS", "SCHEMAS", "SOURCE_TABLES", "metric_columns"]
+__all__ = [
+    "DATASETS",
+    "KEY_COLUMNS",
+    "MARKETS",
+    "SCHEMAS",
+    "SOURCE_TABLES",
+    "TEXT_MAX_LENGTH",
+    "metric_columns",
+]
 
 #: The dataset listing the markets themselves.
 MARKETS = "markets"
@@ -25,6 +33,11 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     MARKETS: ("msa_id",),
     **{t: ("msa_id", "data_vintage") for t in SOURCE_TABLES},
 }
+
+#: Text column -> the most characters its database column holds (``String(n)`` in
+#: :mod:`aker_data.models`; a test keeps the two equal). Validation refuses longer values and NUL
+#: characters (which PostgreSQL text cannot hold) on every backend, before anything is written.
+TEXT_MAX_LENGTH: dict[str, int] = {"msa_id": 32, "name": 255}
 
 
 def metric_columns(dataset: str) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from aker_core.exceptions import DataValidationError
 from aker_core.sources.errors import row_error, where
-from aker_core.sources.schema import KEY_COLUMNS, MARKETS, SCHEMAS
+from aker_core.sources.schema import KEY_COLUMNS, MARKETS, SCHEMAS, TEXT_MAX_LENGTH
 
 __all__ = ["check_values", "validate_keys", "validate_table"]
 
@@ -58,8 +58,9 @@ def validate_keys(name: str, path: Path | str | None, keys: pa.Table) -> pa.Tabl
         ``keys`` with ``msa_id`` stripped of surrounding whitespace.
 
     Raises:
-        DataValidationError: no rows, empty/null ``msa_id``, null ``name``/``data_vintage``,
-            duplicate key.
+        DataValidationError: no rows, empty/null ``msa_id``, null ``name``/``data_vintage``, text
+            the database column cannot hold (longer than :data:`TEXT_MAX_LENGTH`, or with a NUL
+            character), duplicate key.
     """
     if keys.num_rows == 0:
         raise DataValidationError(f"{where(name, path)}: no rows (header only)")
@@ -72,8 +73,43 @@ def validate_keys(name: str, path: Path | str | None, keys: pa.Table) -> pa.Tabl
         if column in keys.column_names and keys.column(column).null_count:
             problem = "missing date" if column == "data_vintage" else "missing value"
             raise row_error(name, path, column, problem, pc.is_null(keys.column(column)), keys)
+    for column in ("msa_id", "name"):
+        if column in keys.column_names:
+            _check_text(name, path, column, keys)
     _check_unique(name, path, keys)
     return keys
+
+
+def _check_text(name: str, path: Path | str | None, column: str, keys: pa.Table) -> None:
+    """Refuse text the database column cannot hold, so both backends accept the same data.
+
+    SQLite stores any text whatever the declared ``String(n)``; PostgreSQL refuses longer values
+    and NUL characters -- at the final write, after every task ran. Checked here, at fetch time.
+    """
+    values = keys.column(column)
+    # Cheap proofs first (well under 1 ms per million values): no zero byte in the data buffers,
+    # and no value longer in bytes than the limit allows in characters.
+    if _may_hold_nul(values):
+        nul = pc.match_substring(values, "\x00")
+        if pc.any(nul).as_py():
+            raise row_error(name, path, column, "NUL character (not allowed in text)", nul, keys)
+    limit = TEXT_MAX_LENGTH[column]
+    if (pc.max(pc.binary_length(values)).as_py() or 0) <= limit:
+        return
+    lengths = pc.utf8_length(values)
+    if (pc.max(lengths).as_py() or 0) > limit:
+        problem = f"value longer than {limit} characters (the database column's limit)"
+        raise row_error(name, path, column, problem, pc.greater(lengths, limit), keys)
+
+
+def _may_hold_nul(values: pa.ChunkedArray) -> bool:
+    """Whether a zero byte occurs in the data buffers (a slice's buffer may hold bytes of values
+    outside it: ``True`` only means "look closer")."""
+    for chunk in values.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size and not np.frombuffer(data, np.uint8).all():
+            return True
+    return False
 
 
 def check_values(
