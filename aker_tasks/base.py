@@ -234,9 +234,20 @@ class AkerTask(luigi.Task):
         the fork are shared, whereas each child would otherwise import pyarrow and SQLAlchemy
         again. A fully cached run never gets here with ``False`` and stays light.
         """
-        done = bool(super().complete())
+        try:
+            done = bool(super().complete())
+        except Exception:
+            # e.g. a source file that is missing: not complete, and run() then fails with the
+            # same error (one line, exit 30). Raising here would be a scheduling error, which
+            # keep-alive workers would wait on forever.
+            logger.debug("%s: completeness check failed; the task will run and report it", self.task_id, exc_info=True)
+            return False
         if not done:
-            preload_runtime(self.runtime_modules())
+            try:
+                extra = self.runtime_modules()
+            except Exception:  # only an optimisation: the task imports what it needs anyway
+                extra = ()
+            preload_runtime(extra)
         return done
 
     def runtime_modules(self) -> tuple[str, ...]:

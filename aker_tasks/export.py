@@ -94,6 +94,6 @@ class ExportScores(WeightedTask):
 
         table = read_parquet(self.requires()["scores"].target())
         self.report(f"writing {table.num_rows} markets as {self.format}", percent=30)
-        with atomic_path(target) as tmp:
+        with atomic_path(target, replace_different=True) as tmp:
             _write(table, str(self.format), tmp)
         return {"rows": table.num_rows, "schema": schema_doc(table.schema)}

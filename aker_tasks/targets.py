@@ -75,11 +75,14 @@ def read_sidecar(path: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def atomic_path(target: luigi.LocalTarget) -> Iterator[str]:
+def atomic_path(target: luigi.LocalTarget, *, replace_different: bool = False) -> Iterator[str]:
     """Luigi's ``temporary_path()`` that also removes the temporary file when writing fails.
 
     The final name only ever appears through the rename at the end, so a crash never leaves a
-    file there that looks complete; if the final file already exists it is kept (see below).
+    file there that looks complete. If the final file already exists, it is kept when it holds
+    the same bytes (another worker wrote the same content-addressed file first); with
+    ``replace_different`` a different file there -- a 0-byte or truncated leftover of a crash
+    -- is replaced by the one just written.
     """
     tmp: str | None = None
     try:
@@ -90,11 +93,12 @@ def atomic_path(target: luigi.LocalTarget) -> Iterator[str]:
             _fsync(tmp)
         _fsync(Path(target.path).parent)
     except luigi.target.FileAlreadyExists:
-        # Another worker renamed the same content-addressed file into place first. Its bytes
-        # are what ours would be (same key, deterministic writer), and a file only ever appears
-        # there complete, so keep it and drop ours.
         if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+            if replace_different and file_hash(tmp) != file_hash(target.path):
+                os.replace(tmp, target.path)
+                _fsync(Path(target.path).parent)
+            else:
+                Path(tmp).unlink(missing_ok=True)
     except BaseException:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
@@ -131,21 +135,20 @@ class CacheTarget(luigi.LocalTarget):
             return False
 
     def discard_invalid(self) -> bool:
-        """Remove a data file and sidecar that do not form a valid target (before rebuilding it).
+        """Remove a target whose sidecar no longer matches its data (damaged on disk), to rebuild it.
+
+        A data file *without* a sidecar is left alone: it may be another worker's, renamed into
+        place a moment before its sidecar; the rebuild then replaces it only if its bytes differ
+        (:func:`atomic_path`), which covers a crash's 0-byte or truncated leftover.
 
         Returns:
             Whether something was removed.
         """
-        if self.exists():
+        if not self.sidecar_path.is_file() or self.exists():
             return False
-        removed = False
         for path in (self.sidecar_path, self.file):
-            try:
-                path.unlink()
-                removed = True
-            except FileNotFoundError:
-                continue
-        return removed
+            path.unlink(missing_ok=True)
+        return True
 
     def sidecar(self) -> dict[str, Any]:
         """The parsed sidecar (see :func:`read_sidecar`)."""

@@ -424,19 +424,7 @@ CASES: dict[str, Case] = {
 
 
 def _params() -> list[Any]:
-    params = []
-    for name, case in sorted(CASES.items()):
-        marks = []
-        if case.while_scheduling:
-            marks.append(
-                pytest.mark.xfail(
-                    reason="found while Luigi checks complete() (task ids hash the sources): exit 35 and "
-                    "Luigi's traceback, until aker_tasks turns an aker error there into a task failure",
-                    strict=True,
-                )
-            )
-        params.append(pytest.param(name, marks=marks, id=name.replace(" ", "-")))
-    return params
+    return [pytest.param(name, id=name.replace(" ", "-")) for name in sorted(CASES)]
 
 
 # --- one good run per backend ---------------------------------------------------------------------
