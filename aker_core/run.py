@@ -181,7 +181,8 @@ class RunContext:
         self.status = "failed" if error is not None else "completed"
         message = None
         if error is not None:
-            message = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+            # PostgreSQL text cannot hold NUL, and the run must be recorded whatever the error says.
+            message = f"{type(error).__name__}: {error}".replace("\x00", "\\x00")[:MAX_ERROR_CHARS]
         with self._factory() as s, s.begin():
             s.execute(
                 update(Run)

@@ -135,3 +135,14 @@ def test_out_of_range_seed_rejected(session_factory: sessionmaker[Session]) -> N
     """A seed outside 32-bit unsigned range is rejected before anything is written."""
     with pytest.raises(RunContextError, match="32-bit"):
         RunContext(session_factory, seed=2**32)
+
+
+def test_error_with_nul_is_recorded(session_factory: sessionmaker[Session]) -> None:
+    """An error message containing NUL is still recorded (escaped), on both backends."""
+    from aker_data.models import Run
+
+    with pytest.raises(ValueError), RunContext(session_factory) as run:
+        raise ValueError("bad\x00byte")
+    with session_factory() as s:
+        row = s.get(Run, run.id)
+        assert row is not None and row.status == "failed" and row.error is not None and "\\x00" in row.error
