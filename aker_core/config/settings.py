@@ -212,6 +212,12 @@ class Settings(BaseSettings):
                 raise ValueError("not a valid SQLAlchemy URL (value hidden)") from None
         return SecretStr(raw)
 
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _empty_seed_is_derived(cls, value: Any) -> Any:
+        # ``AKER_SEED=`` (as .env.example has it) means "derive it", as the description says.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("pushgateway_url", "bls_api_key", "census_api_key")
     @classmethod
     def _empty_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
