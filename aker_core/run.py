@@ -35,13 +35,13 @@ MAX_ERROR_CHARS = 4000
 _reconciled: set[int] = set()
 
 
-def _reconcile_once(factory: sessionmaker[Session]) -> None:
+def _reconcile_once(factory: sessionmaker[Session], abandoned_after: float) -> None:
     """Once per process (a forked worker is a new one): mark runs of dead processes failed."""
     if os.getpid() in _reconciled:
         return
     _reconciled.add(os.getpid())
     try:
-        reconcile_abandoned(factory)
+        reconcile_abandoned(factory, abandoned_after=abandoned_after)
     except Exception:  # housekeeping: the run itself reports a database that does not work
         logging.getLogger("aker_core").debug("could not reconcile abandoned runs", exc_info=True)
 
@@ -125,7 +125,7 @@ class RunContext:
         if self._entered:
             raise RunContextError(f"RunContext {self.id} was already entered; create a new one per run")
         self._entered = True
-        _reconcile_once(self._factory)
+        _reconcile_once(self._factory, self.settings.run_abandoned_after)
         self.started_at = _now()
         self.status = "running"
         with self._factory() as s, s.begin():

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="Seconds a PostgreSQL statement may run, lock waits included; 0 sets none.",
     )
+    run_abandoned_after: float = Field(
+        default=300,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds without a heartbeat after which a running run of another host is marked abandoned.",
+    )
     # --- what is computed (result-affecting) ---
     source_uri: str = Field(
         default=SAMPLE_SOURCE,

@@ -98,8 +98,10 @@ class AkerCollector(Collector):
         recent_runs: int = 100,
         timeout_seconds: float = 5.0,
         secrets: Iterable[str] = (),
+        abandoned_after: float | None = None,
     ) -> None:
         self._url = database_url
+        self._abandoned_after = abandoned_after
         self._masked_url = mask_dsn(database_url)
         self._recent_runs = recent_runs
         self._timeout = timeout_seconds
@@ -162,7 +164,7 @@ class AkerCollector(Collector):
 
     def _query(self) -> _Snapshot:
         engine = self._get_engine()
-        self._reconcile(engine)
+        self._reconcile(engine, self._abandoned_after)
         snap = _Snapshot()
         with engine.connect() as conn, conn.begin():
             if conn.dialect.name == "postgresql":
@@ -180,14 +182,17 @@ class AkerCollector(Collector):
         return snap
 
     @staticmethod
-    def _reconcile(engine: Engine) -> None:
+    def _reconcile(engine: Engine, abandoned_after: float | None) -> None:
         """Mark runs of dead processes failed first, so ``aker_runs_running`` counts live runs only."""
         from sqlalchemy.orm import sessionmaker
 
         from aker_core.liveness import reconcile_abandoned
 
         try:
-            reconcile_abandoned(sessionmaker(bind=engine))
+            if abandoned_after is None:
+                reconcile_abandoned(sessionmaker(bind=engine))
+            else:
+                reconcile_abandoned(sessionmaker(bind=engine), abandoned_after=abandoned_after)
         except Exception:  # e.g. a read-only database user: the scrape still reports what it sees
             log.debug("could not reconcile abandoned runs", exc_info=True)
 

@@ -38,7 +38,11 @@ log = logging.getLogger("aker_core.monitoring.metrics")
 
 
 def build_registry(
-    database_url: str, registry: CollectorRegistry | None = None, *, secrets: Iterable[str] = ()
+    database_url: str,
+    registry: CollectorRegistry | None = None,
+    *,
+    secrets: Iterable[str] = (),
+    abandoned_after: float | None = None,
 ) -> tuple[CollectorRegistry, AkerCollector]:
     """Register an :class:`AkerCollector` for ``database_url`` on ``registry`` (a new one if omitted).
 
@@ -46,7 +50,7 @@ def build_registry(
         The registry and the collector (call its ``close()`` when done).
     """
     registry = registry if registry is not None else CollectorRegistry()
-    collector = AkerCollector(database_url, secrets=secrets)
+    collector = AkerCollector(database_url, secrets=secrets, abandoned_after=abandoned_after)
     registry.register(collector)
     return registry, collector
 
@@ -110,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args = _parse_args(argv, settings)
     configure_logging(settings)
-    registry, collector = build_registry(settings.database_url, secrets=secret_values(settings))
+    registry, collector = build_registry(
+        settings.database_url, secrets=secret_values(settings), abandoned_after=settings.run_abandoned_after
+    )
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
 

@@ -94,3 +94,22 @@ def test_heartbeat_refreshes_the_run(session_factory: sessionmaker[Session]) -> 
         finally:
             beat.stop()
         assert seen is not None and seen.year > 2000
+
+
+def test_exporter_scrape_marks_abandoned_runs_with_the_configured_limit(session_factory: sessionmaker[Session]) -> None:
+    """A scrape reconciles first, with AKER_RUN_ABANDONED_AFTER's limit, so aker_runs_running counts live runs."""
+    from aker_core.monitoring.collector import AkerCollector
+
+    url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
+    with RunContext(session_factory) as run:
+        _set(
+            session_factory, run.id, host="elsewhere", heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=100)
+        )
+        lenient = AkerCollector(url, abandoned_after=300)
+        list(lenient.collect())
+        lenient.close()
+        assert _status(session_factory, run.id)[0] == "running"
+        strict = AkerCollector(url, abandoned_after=60)
+        list(strict.collect())
+        strict.close()
+        assert _status(session_factory, run.id)[0] == "failed"
