@@ -18,6 +18,7 @@ import luigi
 
 from aker_core.config import get_settings
 from aker_tasks.base import AkerTask
+from aker_tasks.luigi_setup import retry_failed_dependency
 from aker_tasks.pipeline import ScoreMarkets
 
 if TYPE_CHECKING:
@@ -88,6 +89,10 @@ def _on_failure(task: AkerTask, _exception: BaseException) -> None:
 @AkerTask.event_handler(luigi.Event.DEPENDENCY_PRESENT)
 def _on_cached(task: AkerTask) -> None:
     _observe(task, "cached")
+
+
+for _family in (AkerTask, ScoreMarkets):
+    _family.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(retry_failed_dependency)
 
 
 @ScoreMarkets.event_handler(luigi.Event.DEPENDENCY_PRESENT)

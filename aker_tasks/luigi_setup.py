@@ -20,6 +20,7 @@ __all__ = [
     "count_work_of_other_workers",
     "report_errors_in_one_line",
     "require_scheduler",
+    "retry_failed_dependency",
     "use_packaged_config",
 ]
 
@@ -192,3 +193,41 @@ def report_errors_in_one_line() -> None:
     interface = logging.getLogger("luigi-interface")
     if not any(isinstance(f, OneLineErrors) for f in interface.filters):
         interface.addFilter(OneLineErrors())
+
+
+_remote: dict[int, Any] = {}
+
+
+def _remote_scheduler() -> Any:
+    """The luigid client of this ``luigi`` command, or ``None`` (``--local-scheduler``, or not the CLI).
+
+    A fresh local scheduler has nothing disabled; Python callers of ``luigi.build`` against a
+    luigid re-enable failed tasks themselves (or in the UI).
+    """
+    import os
+    import sys
+
+    if os.getpid() not in _remote:
+        from luigi.rpc import RemoteScheduler
+
+        url = _cli_scheduler_url(sys.argv)
+        _remote[os.getpid()] = RemoteScheduler(url) if url else None
+    return _remote[os.getpid()]
+
+
+def retry_failed_dependency(_task: luigi.Task, dependency: luigi.Task) -> None:
+    """A new run retries what an earlier run failed: re-enable the task in luigid as it is scheduled.
+
+    luigid disables a task at its first failure (``[scheduler] retry_count = 1``): that is what
+    lets the other keep-alive workers of the failing run stop waiting for it and exit. The
+    disable lasts (``disable_persist``) beyond any run, so a worker of *that* run, still busy
+    with other tasks, never picks the failed task up again; the next command that schedules it
+    asks luigid to re-enable it (what the UI's *Re-enable* button does) before adding it.
+    """
+    scheduler = _remote_scheduler()
+    if scheduler is None:
+        return
+    try:
+        scheduler.re_enable_task(dependency.task_id)
+    except Exception:  # luigid unreachable: the scheduling that follows reports it
+        logging.getLogger("aker_tasks").debug("could not re-enable %s", dependency.task_id, exc_info=True)
