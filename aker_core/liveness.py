@@ -50,8 +50,12 @@ def process_token(pid: int | None = None) -> str | None:
         stat = Path(f"/proc/{pid or os.getpid()}/stat").read_text()
     except OSError:
         return None
-    # Field 22 (starttime); the command name (field 2) may hold spaces, so split after its ')'.
-    return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"
+    # Fields 3 (state) and 22 (starttime); the command name (field 2) may hold spaces, so split
+    # after its ')'. A zombie (killed, not yet reaped) is gone for our purpose.
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return f"{boot}:{fields[19]}"
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

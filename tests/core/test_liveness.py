@@ -113,3 +113,17 @@ def test_exporter_scrape_marks_abandoned_runs_with_the_configured_limit(session_
         list(strict.collect())
         strict.close()
         assert _status(session_factory, run.id)[0] == "failed"
+
+
+def test_killed_but_unreaped_process_counts_as_gone() -> None:
+    """A zombie (killed, not yet reaped by its parent) has no process token: its run is abandoned."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert process_token(child.pid) is not None
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = dt.datetime.now() + dt.timedelta(seconds=5)
+        while process_token(child.pid) is not None and dt.datetime.now() < deadline:
+            pass
+        assert process_token(child.pid) is None
+    finally:
+        child.wait()
