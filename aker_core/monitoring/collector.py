@@ -26,8 +26,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -302,10 +303,11 @@ class AkerCollector(Collector):
             "Wall-clock duration of the latest successful run.",
             labels=["task_family"],
         )
-        recent = GaugeMetricFamily(
+        # A summary: `quantile` is the label Prometheus reserves for summaries. Only the quantile
+        # samples, no _count/_sum: those would be counters, and a window of recent runs is not one.
+        recent = SummaryMetricFamily(
             "aker_recent_run_duration_seconds",
             f"Duration quantiles (nearest rank; 1 = max) of the latest {self._recent_runs} finished runs.",
-            labels=["quantile"],
         )
         recent_n = GaugeMetricFamily(
             "aker_recent_runs_considered", "Finished runs the duration quantiles are computed over."
@@ -326,8 +328,10 @@ class AkerCollector(Collector):
         if snap is not None:
             for (family, status), n in sorted(snap.finished.items()):
                 finished.add_metric([family, status], n)
-            for family, n in sorted(snap.running.items()):
-                running.add_metric([family], n)
+            # Every family seen in `runs` gets a value, 0 when none of its runs is running, so an
+            # alert on it needs no absent().
+            for family in sorted({f for f, _ in snap.finished} | set(snap.running)):
+                running.add_metric([family], snap.running.get(family, 0))
             for family, ts in sorted(snap.last_start.items()):
                 last_start.add_metric([family], ts)
             for family, (ts, seconds) in sorted(snap.last_success.items()):
@@ -335,7 +339,8 @@ class AkerCollector(Collector):
                 last_success_duration.add_metric([family], seconds)
             if snap.recent_durations:
                 for q in QUANTILES:
-                    recent.add_metric([f"{q:g}"], _quantile(snap.recent_durations, q))
+                    value = _quantile(snap.recent_durations, q)
+                    recent.samples.append(Sample(recent.name, {"quantile": f"{q:g}"}, value))
             recent_n.add_metric([], len(snap.recent_durations))
             lineage.add_metric([], snap.lineage_records)
             markets.add_metric([], snap.markets_scored)

@@ -134,6 +134,33 @@ def test_nearest_rank_quantiles() -> None:
     assert _quantile([7.0], 0.5) == 7.0
 
 
+def test_recent_durations_are_a_summary(populated: str) -> None:
+    """aker_recent_run_duration_seconds is summary-typed (quantile is a summary's label) with 3 quantiles."""
+    registry, collector = _registry(populated)
+    try:
+        (family,) = [m for m in registry.collect() if m.name == "aker_recent_run_duration_seconds"]
+        assert family.type == "summary"
+        quantiles = {s.labels["quantile"]: s.value for s in family.samples}
+        assert sorted(quantiles) == ["0.5", "0.9", "1"]
+        assert quantiles["0.5"] <= quantiles["0.9"] <= quantiles["1"]
+        from prometheus_client import generate_latest
+
+        assert "# TYPE aker_recent_run_duration_seconds summary" in generate_latest(registry).decode()
+    finally:
+        collector.close()
+
+
+def test_running_is_zero_for_known_families_without_running_runs(populated: str) -> None:
+    """aker_runs_running is 0 (not absent) for each family in runs with nothing running."""
+    registry, collector = _registry(populated)
+    try:
+        assert registry.get_sample_value("aker_runs_running", {"task_family": "A"}) == 1
+        assert registry.get_sample_value("aker_runs_running", {"task_family": "B"}) == 0
+        assert registry.get_sample_value("aker_runs_running", {"task_family": NO_FAMILY}) == 0
+    finally:
+        collector.close()
+
+
 def test_scrape_query_count_is_bounded(populated: str) -> None:
     """A scrape issues 7 statements (one finds running runs to reconcile) plus 2 per task family (plus SET on
     PostgreSQL), whatever the history."""
