@@ -20,7 +20,9 @@ __all__ = ["AsOf", "latest_as_of", "latest_rows", "parse_as_of"]
 def latest_as_of(table: pa.Table, as_of: object) -> pa.Table:
     """Keep, per ``msa_id``, the row with the latest ``data_vintage`` on or before ``as_of``.
 
-    Markets whose every vintage is after ``as_of`` disappear (they had no data yet).
+    Markets whose every vintage is after ``as_of`` disappear (they had no data yet); so do rows
+    with a null ``msa_id`` or ``data_vintage``. Of two rows with the same market and vintage the
+    first in input order is kept.
 
     Args:
         table: a source table with ``msa_id`` and ``data_vintage`` (date32) columns, any others.
@@ -41,7 +43,9 @@ def latest_as_of(table: pa.Table, as_of: object) -> pa.Table:
         vintage = pc.cast(vintage, pa.date32())
         table = table.set_column(table.column_names.index("data_vintage"), "data_vintage", vintage)
     if table.column("msa_id").null_count:
-        return _latest_generic(table.filter(pc.less_equal(vintage, pa.scalar(day, pa.date32()))))
+        # A row without an id belongs to no market, so it is never kept (whatever the other rows).
+        table = table.filter(pc.is_valid(table.column("msa_id")))
+        vintage = table.column("data_vintage")
     return table.take(pa.array(latest_rows(table.column("msa_id"), vintage, day))).combine_chunks()
 
 
@@ -117,17 +121,3 @@ def _sorted_unique_keys(ids: pa.Array, days: pa.Array, changes: np.ndarray) -> b
     later = pc.fill_null(pc.less(days[:-1], days[1:]), False).to_numpy(zero_copy_only=False)
     return bool(np.all(changes | later))
 
-
-def _latest_generic(filtered: pa.Table) -> pa.Table:
-    """Reference implementation (two-key sort); kept for tables whose ``msa_id`` has nulls."""
-    order = pc.sort_indices(
-        pa.table({"m": filtered.column("msa_id"), "v": filtered.column("data_vintage")}),
-        sort_keys=[("m", "ascending"), ("v", "descending")],
-    )
-    ordered = filtered.take(order)
-    ids = ordered.column("msa_id").combine_chunks()
-    # First row of each msa_id run = its latest vintage (rows are sorted by vintage descending).
-    first = np.ones(len(ids), dtype=bool)
-    if len(ids) > 1:
-        first[1:] = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
-    return ordered.filter(pa.array(first)).combine_chunks()
