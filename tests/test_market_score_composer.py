@@ -10,6 +10,7 @@ import pytest
 from aker_core.config import Weights, reset_settings
 from aker_core.exceptions import ScoringError
 from aker_core.scoring import compose, join_pillars, normalise_weights
+from tests.determinism import table_from_fresh_process
 
 
 def _pillars(rows: dict[str, tuple[float | None, ...]]) -> pa.Table:
@@ -98,10 +99,25 @@ def test_output_schema_and_order():
     assert out.column("msa_id").to_pylist() == ["a", "b"]
 
 
-def test_deterministic():
-    """The same input composes to bit-identical output."""
-    table = _pillars({str(i): (i / 7, i / 11, i / 13, i / 17) for i in range(50)})
-    assert compose(table).equals(compose(table))
+def test_deterministic_across_processes_and_row_order():
+    """Another process (other hash seed) and reversed input rows compose to the identical table."""
+    code = (
+        "from tests.test_market_score_composer import _deterministic_input\n"
+        "from aker_core.scoring import compose\n"
+        "result = compose(_deterministic_input())"
+    )
+    here = compose(_deterministic_input())
+    assert here.num_rows == 50 and here.column("weighted_0_5").null_count == 5
+    assert table_from_fresh_process(code, hash_seed="12345").equals(here)
+    reversed_rows = _deterministic_input().take(pa.array(range(49, -1, -1)))
+    assert compose(reversed_rows).equals(here)
+
+
+def _deterministic_input() -> pa.Table:
+    # Ids whose string order differs from their numeric order; every 10th market incomplete.
+    return _pillars(
+        {str(i): (i / 7, i / 11, None if i % 10 == 3 else i / 13, math.sqrt(i) % 5) for i in range(50)}
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 from aker_core.exceptions import ScoringError
 from aker_core.scoring import METRICS_BY_PILLAR, score_pillar
 from tests.core.scoring.handmarket import BY_PILLAR, SCORES
+from tests.determinism import table_from_fresh_process
 
 
 def _table(pillar: str, rows: dict[str, dict[str, object]]) -> pa.Table:
@@ -113,7 +114,19 @@ def test_text_metric_column_raises():
         score_pillar("supply", table)
 
 
-def test_deterministic():
-    """Scoring the same input twice gives equal tables."""
-    table = _table("jobs", {"A": BY_PILLAR["jobs"], "B": {"tech_lq": 1.3}})
-    assert score_pillar("jobs", table).equals(score_pillar("jobs", table))
+def test_deterministic_across_processes_and_row_order():
+    """Another process (other hash seed) and reversed input rows score to the identical table."""
+    code = (
+        "from tests.core.scoring.test_pillars import _deterministic_input\n"
+        "from aker_core.scoring import score_pillar\n"
+        "result = score_pillar('jobs', _deterministic_input())"
+    )
+    here = score_pillar("jobs", _deterministic_input())
+    assert here.column("msa_id").to_pylist() == ["A", "B", "C"]
+    assert here.column("jobs_0_5")[0].as_py() == pytest.approx(SCORES["jobs"], abs=1e-12)
+    assert table_from_fresh_process(code, hash_seed="54321").equals(here)
+    assert score_pillar("jobs", _deterministic_input().take(pa.array([2, 1, 0]))).equals(here)
+
+
+def _deterministic_input() -> pa.Table:
+    return _table("jobs", {"A": BY_PILLAR["jobs"], "B": {"tech_lq": 1.3}, "C": {"unemployment_rate": 4.2}})
