@@ -74,6 +74,7 @@ def test_db_upgrade_defaults_to_embedded_sqlite(tmp_path: Path) -> None:
     assert proc.stdout == f"database sqlite:///{tmp_path / 'cache' / 'aker.db'} at revision {HEAD}\n"
 
 
+@pytest.mark.slow
 def test_db_current_exits_1_until_upgraded(sqlite_url: str, tmp_path: Path) -> None:
     """`aker db current` exits 1 on an empty database and 0 once it is at head."""
     before = _aker(tmp_path, "db", "current", AKER_POSTGIS_DSN=sqlite_url)
@@ -165,6 +166,7 @@ def _get(url: str) -> int:
         return int(response.status)
 
 
+@pytest.mark.slow
 def test_luigid_serves_task_history(tmp_path: Path) -> None:
     """`aker luigid` answers the scheduler API and /history, keeping its history DB under the cache."""
     port = _free_port()
@@ -189,6 +191,7 @@ def test_luigid_serves_task_history(tmp_path: Path) -> None:
     assert (tmp_path / "cache" / "luigid" / "state.pickle").is_file()
 
 
+@pytest.mark.slow
 def test_luigid_port_in_use_exits_4(tmp_path: Path) -> None:
     """`aker luigid` on a port already in use exits 4 with one line naming the address."""
     with socket.socket() as busy:

@@ -115,9 +115,7 @@ def test_deterministic_across_processes_and_row_order():
 
 def _deterministic_input() -> pa.Table:
     # Ids whose string order differs from their numeric order; every 10th market incomplete.
-    return _pillars(
-        {str(i): (i / 7, i / 11, None if i % 10 == 3 else i / 13, math.sqrt(i) % 5) for i in range(50)}
-    )
+    return _pillars({str(i): (i / 7, i / 11, None if i % 10 == 3 else i / 13, math.sqrt(i) % 5) for i in range(50)})
 
 
 @pytest.mark.parametrize(

@@ -120,4 +120,3 @@ def _sorted_unique_keys(ids: pa.Array, days: pa.Array, changes: np.ndarray) -> b
     # Within a market the vintage must strictly increase (a null vintage compares unknown: not ok).
     later = pc.fill_null(pc.less(days[:-1], days[1:]), False).to_numpy(zero_copy_only=False)
     return bool(np.all(changes | later))
-

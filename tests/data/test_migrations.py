@@ -76,6 +76,7 @@ def test_models_match_migrations(db_url: str) -> None:
     assert diff == []
 
 
+@pytest.mark.slow
 def test_alembic_cli_uses_settings_dsn(db_url: str, tmp_path: Path) -> None:
     """`alembic upgrade head` migrates the database named by AKER_POSTGIS_DSN."""
     env = {

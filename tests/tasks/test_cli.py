@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from aker_tasks.luigi_setup import CONFIG_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +47,7 @@ def _luigi(env: dict[str, str], *args: str, timeout: int = 120) -> subprocess.Co
     )
 
 
+@pytest.mark.slow
 def test_luigi_command_succeeds_then_is_cached(source_dir: Path, tmp_path: Path) -> None:
     """`luigi ... ScoreMarkets --local-scheduler` exits 0, and a rerun runs nothing."""
     env = _env(tmp_path, source_dir)
@@ -103,6 +106,7 @@ def _wait_http(url: str, deadline: float) -> None:
     raise TimeoutError(url)
 
 
+@pytest.mark.slow
 def test_graph_under_real_luigid(source_dir: Path, tmp_path: Path) -> None:
     """Under a luigid on a loopback port every task ends DONE in the scheduler's API."""
     port = _free_port()

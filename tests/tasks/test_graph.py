@@ -234,6 +234,7 @@ def test_same_inputs_give_byte_identical_targets(
     assert len(hashes) == 2 and hashes[0] == hashes[1]
 
 
+@pytest.mark.slow
 def test_two_workers_build_the_graph(source_dir: Path, run_db: str) -> None:
     """With two worker processes the graph completes and records every run."""
     done = build(ScoreMarkets(as_of=AS_OF), workers=2)

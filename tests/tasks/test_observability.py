@@ -61,6 +61,7 @@ def test_failed_task_is_counted(source_dir: Path, run_db: str, tmp_path: Path, m
     assert _samples(textfile)[("aker_task_runs_total", "FetchSource", "failed")] == 1
 
 
+@pytest.mark.slow
 def test_json_logs_carry_run_id(source_dir: Path, tmp_path: Path) -> None:
     """With AKER_LOG_FORMAT=json the tasks' log lines are JSON objects with run id, task and as_of."""
     # aker's packaged Luigi configuration, not one of the developer's; no .env of the checkout.

@@ -17,7 +17,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert
@@ -93,7 +92,9 @@ def test_latest_rows_agrees(rows: list[Row], order: str, as_of: D) -> None:
 
 
 @EXAMPLES
-@given(rows=unique_rows, order=st.sampled_from(sorted(ORDERS)), as_of=DAYS, suffix=st.sampled_from([".parquet", ".csv"]))
+@given(
+    rows=unique_rows, order=st.sampled_from(sorted(ORDERS)), as_of=DAYS, suffix=st.sampled_from([".parquet", ".csv"])
+)
 def test_file_reader_agrees(rows: list[Row], order: str, as_of: D, suffix: str) -> None:
     """read_dataset_as_of on a parquet (column by column) or CSV file keeps the rule's rows."""
     rows = _ordered(rows, order)

@@ -90,8 +90,7 @@ def test_bundled_sample_matches_plain_python_selection(name, suffix, tmp_path):
             kept = sorted(rows, key=lambda r: r["msa_id"])
         expected = {
             f.name: [
-                dt.date.fromisoformat(r[f.name]) if f.name == "data_vintage" else _cell(r[f.name], f.type)
-                for r in kept
+                dt.date.fromisoformat(r[f.name]) if f.name == "data_vintage" else _cell(r[f.name], f.type) for r in kept
             ]
             for f in schema
         }
