@@ -1,4 +1,7 @@
-"""Shared fixtures: an isolated environment per test and run databases on SQLite and PostgreSQL.
+"""Shared fixtures: run databases on SQLite and PostgreSQL (isolation: the aker_tasks.testing plugin).
+
+Each test runs isolated by the ``aker_tasks.testing`` plugin (``-p aker_tasks.testing`` in setup.cfg),
+the one aker's users load for their own task tests; this file adds a fixed git SHA and both backends.
 
 PostgreSQL tests use ``AKER_TEST_POSTGRES_DSN`` (default: the local trust-auth server's
 ``aker_test`` database) and get a private schema each, dropped afterwards. Where no server
@@ -18,7 +21,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from aker_core.config import reset_settings
 from aker_data.engine import create_engine_from_url, dispose_engines
 from aker_data.migrate import upgrade
 
@@ -59,38 +61,10 @@ def require_postgres() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No AKER_* variable, .env or cache of the developer's leaks into a test."""
-    for key in list(os.environ):
-        if key.startswith("AKER_") and key not in ("AKER_TEST_POSTGRES_DSN", "AKER_REQUIRE_POSTGRES"):
-            monkeypatch.delenv(key)
+def _fixed_git_sha(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs record one known git SHA (the rest of the isolation is aker_tasks.testing's aker_isolation)."""
     monkeypatch.setenv("GIT_SHA", "0123456789abcdef0123456789abcdef01234567")
     monkeypatch.delenv("GIT_DIRTY", raising=False)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("AKER_CACHE_PATH", str(tmp_path / "cache"))
-    # The checkout's own .env must not leak in; tests that want one write ./.env here.
-    monkeypatch.setenv("AKER_ENV_FILE", str(work / ".env"))
-    reset_settings()
-    _reset_luigi()
-    yield
-    reset_settings()
-    dispose_engines()
-    _reset_luigi()
-
-
-def _reset_luigi() -> None:
-    try:
-        import luigi.configuration
-        import luigi.task_register
-    except ImportError:  # luigi is a dependency; this only guards partial installs
-        return
-    luigi.task_register.Register.clear_instance_cache()
-    luigi.configuration.LuigiConfigParser._instance = None
-    from aker_tasks.luigi_setup import use_packaged_config
-
-    use_packaged_config()
 
 
 @pytest.fixture
@@ -122,6 +96,12 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """An empty database, once on SQLite and once on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def aker_database_url(db_url: str) -> str:
+    """aker's own task tests run on both backends (aker_tasks.testing's aker_database uses this)."""
+    return db_url
 
 
 @pytest.fixture
