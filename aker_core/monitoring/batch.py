@@ -3,12 +3,17 @@
 A process cannot be scraped after it exits, so :class:`TaskMetrics` hands its numbers on when
 :meth:`TaskMetrics.flush` is called, to whichever sink the settings name:
 
-* ``AKER_METRICS_TEXTFILE`` -- a file for node-exporter's textfile collector. Several processes
-  share it: under an ``fcntl`` lock on ``<file>.lock`` a flush reads the file, *adds* what this
-  process counted since its previous flush (counters, histogram buckets), keeps the newest of
-  each timestamp gauge, and atomically replaces the file (temp file + ``os.replace``). Totals
-  are therefore exact across processes and runs on one host, and the file is one file as the
-  setting says (node-exporter ignores the ``.lock`` and hidden ``.tmp`` files beside it).
+* ``AKER_METRICS_TEXTFILE`` -- a file for node-exporter's textfile collector, holding the host's
+  totals. Several processes share it: under an ``fcntl`` lock on ``<file>.lock`` a flush reads
+  the file (prometheus_client's parser), *adds* what this process counted since its previous
+  flush (counters, histogram buckets), keeps the newest of each timestamp gauge, and replaces
+  the file atomically with prometheus_client's ``write_to_textfile``. Totals are therefore exact
+  across processes and runs on one host. That addition is the one hand-written step, and the
+  client has no tool for it: node-exporter does not add samples of several files (a series in
+  two files is an error), and multiprocess mode is switched on process-wide by an environment
+  variable read when prometheus_client is imported and keeps one memory-mapped file per process
+  for good -- with Luigi forking a process per task, a directory that grows with every run and
+  is read whole on every flush.
 * ``AKER_PUSHGATEWAY_URL`` -- a Prometheus Pushgateway, job ``aker``, one group per
   ``{instance=<hostname>, task_family=<family>}``, sent with ``pushadd`` (HTTP POST). The
   Pushgateway cannot add: a push *replaces* same-named metrics of its group. Grouping by host
@@ -33,9 +38,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import math
-import os
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -47,8 +50,8 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
     pushadd_to_gateway,
+    write_to_textfile,
 )
 from prometheus_client.exposition import basic_auth_handler, default_handler
 from prometheus_client.metrics_core import Metric
@@ -81,15 +84,15 @@ def _key(sample: Sample) -> _SampleKey:
     return sample.name, tuple(sorted(sample.labels.items()))
 
 
-class _View(Collector):
-    """Families of ``source`` without ``_created`` samples, optionally only one task family's."""
+class _Families(Collector):
+    """Families ``source()`` returns, without ``_created`` samples, optionally only one task family's."""
 
-    def __init__(self, source: Collector, task_family: str | None = None) -> None:
+    def __init__(self, source: Callable[[], Iterable[Metric]], task_family: str | None = None) -> None:
         self._source = source
         self._family = task_family
 
     def collect(self) -> Iterator[Metric]:
-        for metric in self._source.collect():
+        for metric in self._source():
             copy = Metric(metric.name, metric.documentation, metric.type, metric.unit)
             # _created is the process start of each series: meaningless once merged or pushed.
             copy.samples = [
@@ -100,16 +103,6 @@ class _View(Collector):
             ]
             if copy.samples:
                 yield copy
-
-
-class _Static(Collector):
-    """A fixed list of families (what a textfile flush writes)."""
-
-    def __init__(self, metrics: Iterable[Metric]) -> None:
-        self._metrics = list(metrics)
-
-    def collect(self) -> Iterator[Metric]:
-        yield from self._metrics
 
 
 class TaskMetrics:
@@ -251,7 +244,7 @@ class TaskMetrics:
         ok = True
         for family in families:
             view = CollectorRegistry()
-            view.register(_View(self.registry, family))
+            view.register(_Families(self.registry.collect, family))
             try:
                 pushadd_to_gateway(
                     bare,
@@ -283,12 +276,14 @@ class TaskMetrics:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            ours = list(_View(self.registry).collect())
+            ours = list(_Families(self.registry.collect).collect())
             current = {_key(s): s.value for m in ours if m.type in _ADDITIVE for s in m.samples}
             with open(f"{path}.lock", "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
                 merged = _merge(_read(path), ours, self._flushed)
-                _atomic_write(path, generate_latest(_Static(merged)))
+                write_to_textfile(str(path), _Families(lambda: merged))
+                # node-exporter usually runs as another user and must read it, whatever the umask.
+                path.chmod(0o644)
             self._flushed = current
 
 
@@ -330,18 +325,3 @@ def _sort_key(sample: Sample) -> tuple[Any, ...]:
     bound = float(le) if le is not None else 0.0
     rest = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le"))
     return (rest, sample.name, bound)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates 0600; node-exporter usually runs as another user and must read it.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
