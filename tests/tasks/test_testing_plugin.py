@@ -6,8 +6,12 @@ user's suite would run (without this repository's setup.cfg, so without aker's o
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 CONFTEST = 'pytest_plugins = ["aker_tasks.testing"]\n'
 
 
@@ -137,3 +141,15 @@ def aker_database_url(tmp_path):
         """
     )
     project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+@pytest.mark.slow
+def test_readme_example_passes(project: pytest.Pytester) -> None:
+    """README's "Testing your own tasks" conftest line and test module pass as a user's project."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("\n## Testing your own tasks\n")
+    section = text[start : text.index("\n## ", start + 1)]
+    conftest, module = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert conftest == CONFTEST
+    project.makepyfile(test_readme_example=module)
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
