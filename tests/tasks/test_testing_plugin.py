@@ -1,7 +1,8 @@
 """aker_tasks.testing as a user loads it: ``pytest_plugins = ["aker_tasks.testing"]`` in a conftest.
 
-Each test writes a small user project with pytester and runs pytest on it in this process, the way a
-user's suite would run (without this repository's setup.cfg, so without aker's own options).
+Each test writes a small user project with pytester and runs pytest on it in a new process, the way a
+user's suite runs (without this repository's setup.cfg, so without aker's own options). Not inline:
+an inline run forgets the modules first imported inside it, and numpy cannot be imported twice.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def test_isolation_hides_the_developers_settings(project: pytest.Pytester) -> No
             assert os.getcwd() == str(tmp_path / "work")
         """
     )
-    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_settings_changed_in_one_test_do_not_reach_the_next(project: pytest.Pytester) -> None:
@@ -61,10 +62,9 @@ def test_settings_changed_in_one_test_do_not_reach_the_next(project: pytest.Pyte
             assert get_settings().seed is None
         """
     )
-    project.runpytest("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=2)
+    project.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=2)
 
 
-@pytest.mark.slow
 def test_user_task_test_builds_the_sample_twice_from_scratch(project: pytest.Pytester) -> None:
     """Two tests build ScoreMarkets each from an empty cache and database (nothing shared between them)."""
     project.makepyfile(
@@ -82,7 +82,7 @@ def test_user_task_test_builds_the_sample_twice_from_scratch(project: pytest.Pyt
             assert (tmp_path / "cache" / "targets").is_dir()
         """
     )
-    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 def test_failed_build_raises_build_failed(project: pytest.Pytester) -> None:
@@ -100,7 +100,7 @@ def test_failed_build_raises_build_failed(project: pytest.Pytester) -> None:
             aker_build(ScoreMarkets(as_of="2024-06-01"), expect_success=False)
         """
     )
-    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_keep_env_ini_option_keeps_named_variables(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,7 +116,7 @@ def test_keep_env_ini_option_keeps_named_variables(project: pytest.Pytester, mon
             assert "AKER_SOURCE_URI" not in os.environ
         """
     )
-    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_database_url_fixture_can_be_overridden(project: pytest.Pytester) -> None:
@@ -140,10 +140,9 @@ def aker_database_url(tmp_path):
             assert get_settings().database_url == aker_database
         """
     )
-    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-@pytest.mark.slow
 def test_readme_example_passes(project: pytest.Pytester) -> None:
     """README's "Testing your own tasks" conftest line and test module pass as a user's project."""
     text = README.read_text(encoding="utf-8")
@@ -152,4 +151,4 @@ def test_readme_example_passes(project: pytest.Pytester) -> None:
     conftest, module = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
     assert conftest == CONFTEST
     project.makepyfile(test_readme_example=module)
-    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
