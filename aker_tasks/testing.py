@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from aker_core.exceptions import AkerError
+
 if TYPE_CHECKING:
     import luigi
 
@@ -46,8 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["BuildFailed", "build", "reset_luigi_config", "reset_process_state"]
 
 
-class BuildFailed(AssertionError):
-    """:func:`build` did not end the way the test expected."""
+class BuildFailed(AkerError, AssertionError):
+    """:func:`build` did not end the way the test expected (an assertion: pytest reports a failure)."""
 
 
 def reset_process_state() -> None:
