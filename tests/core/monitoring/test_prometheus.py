@@ -26,7 +26,7 @@ def _query(base: str, expr: str) -> list[dict[str, object]]:
 def test_prometheus_scrapes_exporter(
     populated_sqlite: str, tmp_path: Path, start_exporter: Callable[..., ExporterProcess]
 ) -> None:
-    """Prometheus (1 s scrape interval) stores aker_database_up=1 and the run counters."""
+    """Prometheus (1 s scrape interval) stores aker_database_up=1, the run counters and duration quantiles."""
     binary = binary_or_skip("prometheus")
     exporter = start_exporter(populated_sqlite)
     config = tmp_path / "prometheus.yml"
@@ -62,6 +62,10 @@ def test_prometheus_scrapes_exporter(
         assert up[0]["value"][1] == "1"  # type: ignore[index]
         finished = _query(base, 'aker_runs_finished_total{task_family="A",status="completed"}')
         assert finished and finished[0]["value"][1] == "2"  # type: ignore[index]
+        # The summary-typed quantiles (no _count/_sum) are stored like any other series.
+        slowest = _query(base, 'aker_recent_run_duration_seconds{quantile="1"}')
+        assert slowest and float(slowest[0]["value"][1]) >= 0  # type: ignore[index]
+        assert _query(base, 'aker_runs_running{task_family="B"}')[0]["value"][1] == "0"  # type: ignore[index]
     finally:
         stop_process(proc)
         log.close()
