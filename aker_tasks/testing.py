@@ -57,13 +57,13 @@ def reset_process_state() -> None:
 
     In real use one ``luigi`` invocation is one process; tests run many in one. Cleared: the
     settings, Luigi's task instance cache, the database aker checked the schema of, the source
-    tables read from the database, task code versions, this process's batch metrics and every
-    pooled database connection.
+    tables read from the database, task code versions, this process's batch metrics, database
+    servers remembered as not answering and every pooled database connection.
     """
     from luigi.task_register import Register
 
     from aker_core.config import reset_settings
-    from aker_data.engine import dispose_engines
+    from aker_data import engine
     from aker_tasks import database, events, fetch, hashing
 
     Register.clear_instance_cache()
@@ -72,7 +72,8 @@ def reset_process_state() -> None:
     fetch._db_table.cache_clear()
     hashing.code_version.cache_clear()
     events._metrics.clear()
-    dispose_engines()
+    engine._unanswered.clear()
+    engine.dispose_engines()
 
 
 def reset_luigi_config() -> None:
