@@ -25,6 +25,7 @@ looks whole and is not. A retained source is one file, removed by one ``unlink``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -73,7 +74,7 @@ class GcResult:
     kept_files: int = 0
 
     @property
-    def bytes(self) -> int:
+    def removed_bytes(self) -> int:
         """Bytes removed (or that would be)."""
         return sum(r.bytes for r in self.removed)
 
@@ -87,7 +88,7 @@ class GcResult:
             "publications": self.publications,
             "removed": self.removed,
             "removed_files": len(self.removed),
-            "removed_bytes": self.bytes,
+            "removed_bytes": self.removed_bytes,
             "kept_files": self.kept_files,
         }
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
@@ -211,7 +212,7 @@ def _running(session_factory: Any, abandoned_after: float) -> list[str]:
     with session_factory() as session:
         runs = session.scalars(select(Run).where(Run.status == "running").order_by(Run.started_at)).all()
         return [
-            f"{r.task_family} {(r.task_params or {}).get('as_of', '')} (run {r.run_id}, pid {r.pid} on {r.host})".strip()
+            f"{r.task_family} {(r.task_params or {}).get('as_of', '')} (run {r.run_id}, pid {r.pid} on {r.host})"
             for r in runs
         ]
 
@@ -312,10 +313,8 @@ def _remove_empty_dirs(cache: Path) -> None:
     for top in (cache / "targets", cache / "sources"):
         for folder, _, _ in sorted(os.walk(top), key=lambda item: -len(item[0])) if top.is_dir() else ():
             if Path(folder) != top:
-                try:
+                with contextlib.suppress(OSError):  # not empty (or a writer just used it)
                     os.rmdir(folder)
-                except OSError:
-                    pass  # not empty (or a writer just used it)
 
 
 def _human(size: float) -> str:
@@ -330,7 +329,9 @@ def add_parser(sub: Any) -> None:
     """Register ``aker gc`` on the ``aker`` subparsers."""
     parser = sub.add_parser("gc", help="remove targets, exports and retained sources no live result needs")
     parser.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
-    parser.add_argument("--keep-days", type=float, metavar="N", help="keep everything younger (default AKER_GC_KEEP_DAYS)")
+    parser.add_argument(
+        "--keep-days", type=float, metavar="N", help="keep everything younger (default AKER_GC_KEEP_DAYS)"
+    )
     parser.add_argument("--json", action="store_true", help="as JSON")
     parser.set_defaults(handler=main)
 
@@ -360,8 +361,10 @@ def main(args: argparse.Namespace) -> int:
     verb = "would remove" if result.dry_run else "removed"
     for r in result.removed:
         print(f"{verb:<12} {r.kind:<8} {_human(r.bytes):>9}  {r.path}")
+    outcome = "would be removed" if result.dry_run else "removed"
     print(
-        f"{verb} {len(result.removed)} file(s), {_human(result.bytes)}; kept {result.kept_files} file(s) "
-        f"that the latest {result.publications} publication(s) need or younger than {result.keep_days:g} days"
+        f"{len(result.removed)} file(s), {_human(result.removed_bytes)} {outcome}; "
+        f"kept {result.kept_files} file(s): what the latest publication of each as_of and weights needs "
+        f"({result.publications}), and everything younger than {result.keep_days:g} days"
     )
     return 0

@@ -338,7 +338,9 @@ def restore_sources(found: Trace, directory: Path) -> list[Path]:
             if other != suffix and os.path.lexists(sibling):
                 raise RestoreError(f"cannot restore {src.dataset}: {sibling} exists (the dataset would be ambiguous)")
         if os.path.lexists(dest) and not verify_retained(dest, src.content_hash):
-            raise RestoreError(f"cannot restore {src.dataset}: {dest} exists with other content; use an empty directory")
+            raise RestoreError(
+                f"cannot restore {src.dataset}: {dest} exists with other content; use an empty directory"
+            )
         plan.append((Path(src.bytes_at), dest, src.content_hash))
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -468,11 +470,13 @@ def main(args: argparse.Namespace) -> int:
     else:
         print_trace(found)
     if restored is not None:
-        print(f"restored {len(restored)} source files into {args.restore}", file=sys.stderr if args.json else sys.stdout)
+        print(
+            f"restored {len(restored)} source files into {args.restore}", file=sys.stderr if args.json else sys.stdout
+        )
         if not args.json:
             weights = orjson.dumps(found.weights).decode()
             print(
-                f"reproduce with: AKER_SOURCE_URI={args.restore} luigi --module aker_tasks ScoreMarkets "
+                f"reproduce with: AKER_SOURCE_URI={args.restore.resolve()} luigi --module aker_tasks ScoreMarkets "
                 f"--as-of {found.as_of} --weights '{weights}'"
             )
     return 0
