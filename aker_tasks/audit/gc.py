@@ -341,7 +341,7 @@ def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from aker_core.config import get_settings
-    from aker_core.config.effective import mask_dsn
+    from aker_tasks.audit.lineage import database_problem
 
     if args.keep_days is not None and not args.keep_days >= 0:
         print("aker gc: --keep-days: must be a number of days >= 0", file=sys.stderr)
@@ -352,8 +352,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"aker gc: {e}", file=sys.stderr)
         return EXIT_REFUSED
     except SQLAlchemyError as e:
-        first = (str(getattr(e, "orig", None) or e).strip().splitlines() or [type(e).__name__])[0]
-        print(f"aker gc: database {mask_dsn(get_settings().database_url)}: {first}", file=sys.stderr)
+        print(f"aker gc: {database_problem(e, get_settings().database_url)}", file=sys.stderr)
         return EXIT_DATABASE
     if args.json:
         sys.stdout.write(result.to_json().decode() + "\n")

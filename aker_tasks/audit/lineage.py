@@ -17,7 +17,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["Edge", "LineageGraph", "RunRef", "utc"]
+__all__ = ["Edge", "LineageGraph", "RunRef", "database_problem", "utc"]
+
+
+def database_problem(error: BaseException, url: str) -> str:
+    """One line for a database that cannot answer an audit question: the masked URL and the cause."""
+    from aker_core.config.effective import mask_dsn
+
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [type(error).__name__])[0]
+    hint = ""
+    if "no such table" in first or ("relation" in first and "does not exist" in first):
+        hint = " (no aker run was ever recorded there: check AKER_POSTGIS_DSN)"
+    return f"database {mask_dsn(url)}: {first}{hint}"
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:

@@ -440,8 +440,8 @@ def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from aker_core.config import get_settings
-    from aker_core.config.effective import mask_dsn
     from aker_core.exceptions import ConfigError, ScoringError
+    from aker_tasks.audit.lineage import database_problem
 
     try:
         weights = orjson.loads(args.weights) if args.weights else None
@@ -462,8 +462,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"aker trace: --restore: {e}", file=sys.stderr)
         return EXIT_RESTORE
     except SQLAlchemyError as e:
-        first = (str(getattr(e, "orig", None) or e).strip().splitlines() or [type(e).__name__])[0]
-        print(f"aker trace: database {mask_dsn(get_settings().database_url)}: {first}", file=sys.stderr)
+        print(f"aker trace: {database_problem(e, get_settings().database_url)}", file=sys.stderr)
         return EXIT_DATABASE
     if args.json:
         sys.stdout.write(found.to_json().decode() + "\n")

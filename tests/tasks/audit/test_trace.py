@@ -99,6 +99,9 @@ def test_unknown_market_and_unpublished_date_are_one_line_errors(pipeline: Pipel
     assert early.stderr.count("\n") == 1 and "nothing is published for as_of 2024-07-01" in early.stderr
     bad = pipeline.aker("trace", "--as-of", "June", "--market", MARKET)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    elsewhere = pipeline.aker("trace", "--as-of", AS_OF, "--market", MARKET, AKER_POSTGIS_DSN="sqlite:///empty.db")
+    assert elsewhere.returncode == 3 and elsewhere.stderr.count("\n") == 1
+    assert "no aker run was ever recorded there" in elsewhere.stderr
     with pytest.raises(TraceError, match="other weights"):
         trace(AS_OF, MARKET, {"supply": 1, "jobs": 0, "urban": 0, "outdoor": 0})
 
