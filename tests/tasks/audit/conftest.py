@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+def pipeline(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     """A migrated database, a copy of the sample, and this process configured alike (for the Python API)."""
     engine = create_engine_from_url(db_url)
     upgrade(engine)

@@ -47,7 +47,8 @@ def test_trace_shows_the_older_vintage_a_market_used(pipeline: Pipeline) -> None
     assert supply.data is not None and supply.data.row is not None and jobs.data is not None
     assert supply.data.row["data_vintage"] == "2023-06-30"
     assert jobs.data.row is not None and jobs.data.row["data_vintage"] == "2024-03-31"
-    assert trace(AS_OF, OTHER).pillars[0].data.row["data_vintage"] == "2024-03-31"  # type: ignore[union-attr]
+    other = trace(AS_OF, OTHER).pillars[0].data
+    assert other is not None and other.row is not None and other.row["data_vintage"] == "2024-03-31"
     metrics = [v for k, v in supply.data.row.items() if k not in ("msa_id", "data_vintage")]
     assert [float(v) if v else None for v in expected] == metrics
     # The row is the one the fetch kept: its target holds the same values for the market.
