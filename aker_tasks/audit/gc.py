@@ -187,11 +187,14 @@ def _weights_key(params: dict[str, Any]) -> str:
 
 def _publication_roots(graph: LineageGraph) -> tuple[int, list[str]]:
     """(how many latest publications, their composites' hashes)."""
+    import datetime as dt
+
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
     latest: dict[tuple[str | None, str], Any] = {}
     for run in graph.runs_of("PublishScores"):
         key = (run.as_of, _weights_key(run.task_params))
         held = latest.get(key)
-        if held is None or (run.finished_at, run.run_id) > (held.finished_at, held.run_id):
+        if held is None or (run.finished_at or never, run.run_id) > (held.finished_at or never, held.run_id):
             latest[key] = run
     roots = []
     for run in latest.values():

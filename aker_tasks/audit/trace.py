@@ -226,7 +226,10 @@ def _dataset(graph: LineageGraph, cache: Path, edge: Edge | None, as_of: dt.date
             else "the source bytes were not retained and the source file has changed"
         )
         return DatasetTrace(fetch, source, None, why)
-    row = _market_row(dataset, bytes_at, as_of, msa_id)
+    try:
+        row = _market_row(dataset, bytes_at, as_of, msa_id)
+    except AkerError as e:  # e.g. validation rules tightened since: say so, trace the rest
+        return DatasetTrace(fetch, source, None, f"the kept bytes cannot be read today: {e}")
     note = None if row is not None else f"{dataset} has no row of {msa_id} with data_vintage <= {as_of}"
     return DatasetTrace(fetch, source, row, note)
 
