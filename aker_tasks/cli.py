@@ -8,6 +8,9 @@ Subcommands:
   embedded SQLite file) to the head revision; ``aker db current`` prints its revision.
 * ``aker show --as-of YYYY-MM-DD [...]`` -- the built targets and top markets
   (the same as ``python -m aker_tasks.show``).
+* ``aker trace --as-of D --market MSA_ID [--json] [--restore DIR]`` -- where a published score came
+  from (:mod:`aker_tasks.audit.trace`); ``aker gc [--dry-run] [--keep-days N] [--json]`` -- remove
+  what no live result needs (:mod:`aker_tasks.audit.gc`). Their exit codes are in those modules.
 * ``aker luigid [--port 8082] [--address 127.0.0.1] [--background] [--logdir DIR]
   [--state-path P]`` -- Luigi's central scheduler with aker's defaults and task history
   (``<cache>/luigid/history.db``, browsable at ``/history``).
@@ -234,6 +237,11 @@ def _parser() -> argparse.ArgumentParser:
     luigid.add_argument("--background", action="store_true", help="daemonize (needs python-daemon)")
     luigid.add_argument("--logdir", type=Path, help="log directory (background default <cache>/luigid/log)")
     luigid.add_argument("--state-path", type=Path, help="scheduler state file (default <cache>/luigid/state.pickle)")
+
+    from aker_tasks.audit import gc, trace  # light modules: each command imports its libraries itself
+
+    trace.add_parser(sub)
+    gc.add_parser(sub)
     return parser
 
 
@@ -252,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_show(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "handler", None) is not None:  # aker trace, aker gc
+        return int(args.handler(args))
     commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid}
     if args.command not in commands:
         parser.print_usage(sys.stderr)
