@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from aker_core.config import PILLARS
 from aker_core.exceptions import AkerError
 
-__all__ = ["SCORE_COLUMNS", "ReportError", "ScorecardMeta", "Scores", "check_scores"]
+__all__ = ["SCORE_COLUMNS", "ReportError", "ScorecardMeta", "Scores", "check_scores", "parse_weights"]
 
 
 class ReportError(AkerError):

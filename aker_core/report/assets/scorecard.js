@@ -77,7 +77,8 @@
         return c > 0 ? '<span class="up">\u25B2 ' + c + "</span>" : '<span class="down">\u25BC ' + -c + "</span>";
       } },
       { key: "market", label: "Market", text: true, get: (i) => (t.names[i] || t.ids[i]).toLowerCase(), dir: 1, cls: "market",
-        cell: (i) => escapeHtml(t.names[i] || t.ids[i]) + '<span class="id">' + escapeHtml(t.ids[i]) + "</span>" },
+        cell: (i) => '<span title="' + escapeHtml(t.names[i] || t.ids[i]) + '">' + escapeHtml(t.names[i] || t.ids[i]) + "</span>" +
+          '<span class="id">' + escapeHtml(t.ids[i]) + "</span>" },
       { key: "composite", label: "Composite (0\u2013100)", short: "Composite", get: (i) => t.composite[i], dir: -1, cell: (i) => {
         const v = t.composite[i];
         return v === null ? "\u2014" : '<span class="bar composite" style="--c:#2f5d8a;--w:' + v.toFixed(1) + '%">' + v.toFixed(1) + "</span>";
@@ -95,7 +96,7 @@
     for (const p of pillars) {
       const get = vintage(p);
       cols.push({ key: "vintage-" + p, label: p[0].toUpperCase() + p.slice(1) + " vintage", short: p[0].toUpperCase() + p.slice(1),
-        group: "Data vintage", first: p === pillars[0], text: true, dir: -1, get: get,
+        group: "Data vintage", first: p === pillars[0], text: true, dir: -1, get: get, cls: "vintage",
         cell: (i) => get(i) || "\u2014" });
     }
     return cols;
