@@ -3,7 +3,8 @@
  * No library besides the inline Vega bundle (window.vegaEmbed) and no network: the data sits in
  * <script type="application/octet-stream"> elements as base64 gzip, inflated with the browser's
  * DecompressionStream. The table keeps an index array per sort order and renders one page
- * (50 rows) at a time, so 100k markets stay responsive. When ready, <body data-ready="1">.
+ * (50 rows) at a time, so 100k markets stay responsive; a market's metrics are inflated on
+ * click, one chunk of markets at a time. When ready, <body data-ready="1"> (or "error").
  */
 (function () {
   "use strict";
@@ -191,7 +192,7 @@
       const rows = [];
       for (const i of this.view.subarray(start, start + PAGE_SIZE)) {
         const cells = this.cols.map((c) => '<td class="' + (c.text ? "text " : "") + (c.cls || "") + '">' + c.cell(i) + "</td>");
-        rows.push('<tr data-row="' + i + '"' + (i === this.selected ? ' class="selected"' : "") + ">" + cells.join("") + "</tr>");
+        rows.push('<tr tabindex="0" data-row="' + i + '"' + (i === this.selected ? ' class="selected"' : "") + ">" + cells.join("") + "</tr>");
       }
       el("markets").tBodies[0].innerHTML = rows.join("") ||
         '<tr><td colspan="' + this.cols.length + '" class="text muted">No market matches the filter.</td></tr>';
@@ -220,13 +221,16 @@
       el("filter-missing").addEventListener("change", (e) => { this.missing = e.target.value; this.filter(); });
       el("prev").addEventListener("click", () => { this.page -= 1; this.render(); });
       el("next").addEventListener("click", () => { this.page += 1; this.render(); });
-      el("markets").tBodies[0].addEventListener("click", (e) => {
+      const open = (e) => {
         const tr = e.target.closest("tr[data-row]");
         if (!tr) return;
         this.selected = Number(tr.dataset.row);
         for (const row of el("markets").tBodies[0].rows) row.classList.toggle("selected", row === tr);
         showDetail(this.data, this.selected);
-      });
+      };
+      el("markets").tBodies[0].addEventListener("click", open);
+      // Rows are focusable (Tab), so the keyboard can open a market too.
+      el("markets").tBodies[0].addEventListener("keydown", (e) => { if (e.key === "Enter") open(e); });
     }
   }
 

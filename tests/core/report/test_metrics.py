@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from sqlalchemy.engine import Engine
 
 from aker_core.report.metrics import join_metrics, metric_payload, read_metrics, rule_text
 from aker_core.scoring import PILLAR_TABLES, latest_as_of
@@ -58,3 +59,13 @@ def test_rule_text_names_the_anchors() -> None:
     assert rule_text(MetricRule("supply", "x", "lower", 1.5, 10)) == "best 1.5 \u2192 1, worst 10 \u2192 0"
     assert rule_text(MetricRule("jobs", "y", "higher", 0, 300)) == "baseline 0 \u2192 0, ceiling 300 \u2192 1"
     assert rule_text(MetricRule("urban", "z", "flag")) == "yes \u2192 1, no \u2192 0"
+
+
+def test_read_metrics_from_the_database_equals_the_files(engine: Engine, db_url: str) -> None:
+    """With source_uri 'database' the market_* tables give the same metrics as the sample files."""
+    from aker_core.sample import load_source_dir
+
+    with engine.begin() as conn:
+        load_source_dir(conn, "sample")
+    from_db = read_metrics("database", AS_OF, database_url=db_url)
+    assert from_db.equals(read_metrics("sample", AS_OF))

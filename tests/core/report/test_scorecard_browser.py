@@ -171,6 +171,17 @@ def test_clicking_a_market_shows_its_metrics_and_fractions(
     browser_page.page.wait_for_selector("#detail:not(.open)", state="attached")
 
 
+def test_keyboard_opens_a_market(browser_page: BrowserPage, sample_page: Path) -> None:
+    """A focused row opens with Enter, and Escape closes the panel."""
+    open_page(browser_page, sample_page)
+    browser_page.page.focus("#markets tbody tr:first-child")
+    browser_page.page.keyboard.press("Enter")
+    browser_page.page.wait_for_selector("#detail.open table.metrics")
+    assert first_row_id(browser_page) in browser_page.page.inner_text("#detail-title")
+    browser_page.page.keyboard.press("Escape")
+    assert browser_page.page.get_attribute("#detail", "aria-hidden") == "true"
+
+
 def _png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
