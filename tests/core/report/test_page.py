@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import gzip
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import orjson
 import pyarrow as pa
@@ -13,6 +16,7 @@ import pytest
 from aker_core.report import ReportError, ScorecardMeta, render_scorecard
 from tests.core.report.conftest import PREVIOUS
 
+ROOT = Path(__file__).resolve().parents[3]
 META = ScorecardMeta(git_sha="feedc0de" * 5, source_hashes={"market_jobs": "ab12cd34ef56"}, previous_as_of=PREVIOUS)
 
 
@@ -86,11 +90,28 @@ def test_page_assets_ship_in_the_wheel() -> None:
     """The stylesheet and page script are declared package data, so an installed aker can render."""
     import fnmatch
     import tomllib
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[3]
-    with (root / "pyproject.toml").open("rb") as f:
+    with (ROOT / "pyproject.toml").open("rb") as f:
         globs = tomllib.load(f)["tool"]["setuptools"]["package-data"]["aker_core.report"]
-    assets = sorted((root / "aker_core" / "report" / "assets").iterdir())
+    assets = sorted((ROOT / "aker_core" / "report" / "assets").iterdir())
     assert [a.name for a in assets] == ["scorecard.css", "scorecard.js"]
     assert all(any(fnmatch.fnmatch(f"assets/{a.name}", g) for g in globs) for a in assets)
+
+
+def test_separate_processes_render_the_same_bytes(tmp_path: Path) -> None:
+    """Two fresh processes (each building the Vega bundle anew) write byte-identical pages."""
+    script = (
+        "import sys, datetime as dt\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from aker_core.report import render_scorecard\n"
+        "from tests.core.report.conftest import AS_OF, PREVIOUS\n"
+        "from tests.core.report.scores_fixture import build_scores\n"
+        "from aker_core.sources import DATASETS, SAMPLE_DIR, dataset_path, read_dataset\n"
+        "tables = {d: read_dataset(d, dataset_path(SAMPLE_DIR, d)) for d in DATASETS}\n"
+        "scores, metrics = build_scores(tables, AS_OF, PREVIOUS)\n"
+        "open(sys.argv[1], 'w', encoding='utf-8').write(render_scorecard(scores, metrics=metrics))\n"
+    )
+    pages = [tmp_path / "a.html", tmp_path / "b.html"]
+    for page in pages:
+        subprocess.run([sys.executable, "-c", script, str(page)], check=True, timeout=300)
+    assert pages[0].read_bytes() == pages[1].read_bytes()
