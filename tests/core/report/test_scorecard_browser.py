@@ -182,6 +182,26 @@ def test_keyboard_opens_a_market(browser_page: BrowserPage, sample_page: Path) -
     assert browser_page.page.get_attribute("#detail", "aria-hidden") == "true"
 
 
+def test_a_first_run_without_names_or_history_renders(
+    browser_page: BrowserPage, tmp_path: Path, sample_scores: tuple[pa.Table, pa.Table]
+) -> None:
+    """No names, no earlier as_of, no vintages, no metrics: the page still loads cleanly and says so."""
+    scores, _ = sample_scores
+    for name in ("name", "rank_change", "supply_vintage"):
+        index = scores.column_names.index(name)
+        scores = scores.set_column(index, name, pa.nulls(scores.num_rows, scores.schema.field(name).type))
+    path = tmp_path / "bare.html"
+    path.write_text(render_scorecard(scores), encoding="utf-8")
+    open_page(browser_page, path)
+    assert browser_page.errors == [] and browser_page.warnings == []
+    assert "no earlier as_of" in browser_page.page.inner_text("#chart-movers")
+    assert first_row_id(browser_page) == scores.column("msa_id")[0].as_py()
+    browser_page.page.click("#markets tbody tr:first-child")
+    browser_page.page.wait_for_selector("#detail.open")
+    assert "No metrics were embedded" in browser_page.page.inner_text("#detail-body")
+    assert "vintage no data" in browser_page.page.inner_text("#detail-body")
+
+
 def _png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
