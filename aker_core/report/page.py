@@ -84,7 +84,9 @@ def _header(meta: ScorecardMeta, as_of: str, run_id: str, weights: dict[str, flo
 </header>"""
 
 
-_BODY = """<nav class="tabs">
+_BODY = """<noscript><p class="noscript">The table, charts and market detail need JavaScript (inline in this file,
+no network). The header above is the run's provenance.</p></noscript>
+<nav class="tabs">
   <a href="#sec-markets">Markets</a><a href="#sec-distributions">Distributions</a>
   <a href="#sec-ranking">Top &amp; bottom</a><a href="#sec-movers">Movers &amp; sensitivity</a>
 </nav>
