@@ -52,6 +52,9 @@ def _composite_histogram(scores: Scores) -> Spec:
                 "type": "quantitative",
                 "title": "Composite score (0-100)",
                 "scale": {"domain": [0, 100]},
+                # One label per 10 points: the binned default labels every 5-point edge, which
+                # collide at the right end on a narrow card.
+                "axis": {"values": list(range(0, 101, 10))},
             },
             "x2": {"field": "end"},
             "y": {"field": "count", "type": "quantitative", "title": "Markets"},

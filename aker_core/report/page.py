@@ -116,7 +116,7 @@ no network). The header above is the run's provenance.</p></noscript>
   <div class="card"><h2>Bottom 20 &mdash; pillar contributions</h2><div class="chart" id="chart-bottom"></div></div>
 </section>
 <section id="sec-movers" class="grid2">
-  <div class="card"><h2>Biggest rank movers</h2><div class="chart" id="chart-movers"></div></div>
+  <div class="card"><h2>Biggest rank movers$SINCE</h2><div class="chart" id="chart-movers"></div></div>
   <div class="card"><h2>Weight sensitivity &mdash; top 20, configured vs equal weights</h2>
     <div class="chart" id="chart-sensitivity"></div></div>
 </section>
@@ -169,6 +169,7 @@ def render_scorecard(scores: pa.Table, *, metrics: pa.Table | None = None, meta:
         }
     )
     title = f"{meta.title} - {as_of}"
+    since = f" since {meta.previous_as_of.isoformat()}" if meta.previous_as_of else ""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -177,7 +178,7 @@ def render_scorecard(scores: pa.Table, *, metrics: pa.Table | None = None, meta:
         f"<style>{_asset('scorecard.css')}</style>",
         "</head><body>",
         _header(meta, as_of, checked.run_id, checked.weights, counts),
-        _BODY.replace("$RUN", html.escape(checked.run_id)),
+        _BODY.replace("$RUN", html.escape(checked.run_id)).replace("$SINCE", since),
         f'<script type="application/octet-stream" id="scorecard-data">{data}</script>',
         *(
             f'<script type="application/octet-stream" id="scorecard-detail-{k}">{chunk}</script>'
