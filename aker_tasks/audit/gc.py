@@ -250,9 +250,9 @@ def collect(*, dry_run: bool = False, keep_days: float | None = None, now: float
     from sqlalchemy.orm import Session, sessionmaker
 
     from aker_core.config import get_settings
-    from aker_core.config.effective import mask_dsn
+    from aker_core.redact import mask_dsn
+    from aker_data.engine import database_engine
     from aker_tasks.audit.lineage import LineageGraph
-    from aker_tasks.database import database_engine
 
     settings = get_settings()
     days = settings.gc_keep_days if keep_days is None else float(keep_days)

@@ -22,7 +22,7 @@ __all__ = ["Edge", "LineageGraph", "RunRef", "database_problem", "utc"]
 
 def database_problem(error: BaseException, url: str) -> str:
     """One line for a database that cannot answer an audit question: the masked URL and the cause."""
-    from aker_core.config.effective import mask_dsn
+    from aker_core.redact import mask_dsn
 
     cause = getattr(error, "orig", None) or error
     first = (str(cause).strip().splitlines() or [type(error).__name__])[0]

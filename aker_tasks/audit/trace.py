@@ -258,9 +258,9 @@ def trace(as_of: object, msa_id: str, weights: dict[str, Any] | None = None) -> 
 
     from aker_core.config import PILLARS, get_settings
     from aker_core.dates import parse_as_of
+    from aker_data.engine import database_engine
     from aker_data.models import PillarScore
     from aker_tasks.audit.lineage import LineageGraph
-    from aker_tasks.database import database_engine
     from aker_tasks.identity import parse_weights
 
     day = parse_as_of(as_of)
