@@ -273,6 +273,22 @@ def test_failing_task_sends_fail_with_the_error(tmp_path: Path, migrated: str, r
     assert PASSWORD not in json.dumps(receiver.events)
 
 
+def test_task_failing_before_its_run_is_recorded_sends_its_own_start_and_fail(
+    tmp_path: Path, sqlite_url: str, receiver: Receiver
+) -> None:
+    """A missing source file fails the fetch before aker records a run: a START/FAIL pair under a new run id."""
+    copy_sample(tmp_path / "source")
+    (tmp_path / "source" / "market_jobs.csv").unlink()
+    proc = _luigi(tmp_path, _env(tmp_path, sqlite_url, OPENLINEAGE_URL=receiver.url))
+    assert proc.returncode == 30, proc.stderr[-3000:]
+    [failed] = [e for e in receiver.events if e["eventType"] == "FAIL"]
+    assert failed["job"]["name"] == "FetchSource.market_jobs"
+    assert sorted(_by_run(receiver.events)[failed["run"]["runId"]]) == ["FAIL", "START"]
+    assert "market_jobs" in failed["run"]["facets"]["errorMessage"]["message"]
+    assert "aker_run" not in failed["run"]["facets"]  # aker recorded no run to point at
+    assert failed["run"]["runId"] not in _aker_runs(sqlite_url)
+
+
 def test_fully_cached_rerun_sends_nothing(tmp_path: Path, sqlite_url: str, receiver: Receiver) -> None:
     """A rerun that finds everything complete sends no event."""
     env = _env(tmp_path, sqlite_url, OPENLINEAGE_URL=receiver.url)
@@ -364,6 +380,21 @@ def test_cached_run_with_lineage_configured_imports_no_client(
 
 
 # --- pure functions ---------------------------------------------------------------------------
+def test_aker_facet_schemas_ship_with_the_package() -> None:
+    """Each aker facet's _schemaURL names a schema file declared as package data, with that $id."""
+    import tomllib
+
+    from aker_tasks.openlineage import facets
+
+    pyproject = tomllib.loads((AKER_SCHEMAS.parents[2] / "pyproject.toml").read_text())
+    assert "schemas/*.json" in pyproject["tool"]["setuptools"]["package-data"]["aker_tasks.openlineage"]
+    classes = [getattr(facets, name) for name in facets.__all__ if name.startswith("Aker")]
+    for cls in classes:
+        url = cls._get_schema()
+        doc = json.loads((AKER_SCHEMAS / url.split("#")[0].split("/")[-1]).read_text())
+        assert url.split("#")[0] == doc["$id"] and url.split("#/$defs/")[1] in doc["$defs"]
+
+
 def test_non_uuid_run_id_maps_to_a_stable_uuid() -> None:
     """An aker run id that is not a UUID gives the same derived UUID every time; a UUID stays itself."""
     from aker_tasks.openlineage.emit import ol_run_id
