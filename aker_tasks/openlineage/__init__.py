@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import luigi
@@ -101,25 +101,39 @@ def preload() -> None:
         logging.getLogger(__name__).debug("could not preload the OpenLineage client", exc_info=True)
 
 
+_unloadable = False
+
+
+def _emit(hook: str, *args: Any) -> None:
+    """Call ``aker_tasks.openlineage.emit.<hook>``; a client that cannot be loaded is one warning, not a failure."""
+    global _unloadable
+    if _unloadable or not configured():
+        return
+    try:
+        from aker_tasks.openlineage import emit
+    except Exception as e:  # e.g. openlineage-python missing or broken in this environment
+        import logging
+
+        _unloadable = True
+        logging.getLogger("aker_tasks.openlineage").warning(
+            "OpenLineage is configured but its client cannot be loaded (%s: %s); the run carries on without events",
+            type(e).__name__,
+            e,
+        )
+        return
+    getattr(emit, hook)(*args)
+
+
 def run_started(task: luigi.Task, run: RunContext) -> None:
     """Emit START for ``task``'s recorded run (no-op unless configured)."""
-    if configured():
-        from aker_tasks.openlineage.emit import started
-
-        started(task, run)
+    _emit("started", task, run)
 
 
 def task_succeeded(task: luigi.Task) -> None:
     """Emit COMPLETE for ``task`` if this process sent its START (no-op otherwise)."""
-    if configured():
-        from aker_tasks.openlineage.emit import completed
-
-        completed(task)
+    _emit("completed", task)
 
 
 def task_failed(task: luigi.Task, error: BaseException) -> None:
     """Emit FAIL with ``error`` for ``task`` (and START first if none was sent)."""
-    if configured():
-        from aker_tasks.openlineage.emit import failed
-
-        failed(task, error)
+    _emit("failed", task, error)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from aker_data.engine import create_engine_from_url
 from aker_data.migrate import upgrade
 from aker_data.models import Run
-from tests.tasks.luigiproc import aker_env, copy_sample, free_port, run_luigi
+from tests.tasks.luigiproc import aker_env, copy_sample, free_port, luigid, run_luigi, start_luigi
 
 pytestmark = pytest.mark.slow
 
@@ -289,6 +289,34 @@ def test_task_failing_before_its_run_is_recorded_sends_its_own_start_and_fail(
     assert failed["run"]["runId"] not in _aker_runs(sqlite_url)
 
 
+def test_under_luigid_each_luigi_command_is_an_invocation(tmp_path: Path, sqlite_url: str, receiver: Receiver) -> None:
+    """Two `luigi` commands (--workers 2 each) under one luigid: each task once, parented by the command that ran it."""
+    copy_sample(tmp_path / "source")
+    env = _env(tmp_path, sqlite_url, OPENLINEAGE_URL=receiver.url)
+    with luigid(tmp_path / "luigid") as port:
+        scheduler = ("--scheduler-host", "127.0.0.1", "--scheduler-port", str(port))
+        procs = [
+            start_luigi(env, "ScoreMarkets", "--as-of", AS_OF, "--workers", "2", *scheduler, cwd=tmp_path)
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=180)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], "\n=====\n".join(o[-2500:] for o in outputs)
+    runs = _by_run(receiver.events)
+    assert all(sorted(kinds) == ["COMPLETE", "START"] for kinds in runs.values())
+    assert sorted(r["START"]["job"]["name"] for r in runs.values()) == COLD_JOBS
+    # Which command ran a task: its worker's pid appears in that command's own log.
+    parent_of_command: dict[int, set[str]] = {0: set(), 1: set()}
+    for pair in runs.values():
+        start, complete = pair["START"], pair["COMPLETE"]
+        parent = start["run"]["facets"]["parent"]["run"]["runId"]
+        assert complete["run"]["facets"]["parent"]["run"]["runId"] == parent
+        pid = start["run"]["facets"]["aker_run"]["pid"]
+        [command] = [i for i, out in enumerate(outputs) if f"[pid {pid}] Worker" in out]
+        parent_of_command[command].add(parent)
+    assert all(len(ids) <= 1 for ids in parent_of_command.values())
+    assert not parent_of_command[0] & parent_of_command[1]
+
+
 def test_fully_cached_rerun_sends_nothing(tmp_path: Path, sqlite_url: str, receiver: Receiver) -> None:
     """A rerun that finds everything complete sends no event."""
     env = _env(tmp_path, sqlite_url, OPENLINEAGE_URL=receiver.url)
@@ -323,6 +351,18 @@ def test_receiver_that_never_answers_costs_one_bounded_wait(tmp_path: Path, sqli
     assert proc.returncode == 0, proc.stderr[-3000:]
     warnings = [line for line in proc.stderr.splitlines() if "OpenLineage" in line]
     assert len(warnings) == 1 and "not delivered within 3 s" in warnings[0], warnings
+
+
+def test_client_that_cannot_be_loaded_warns_once_and_the_run_succeeds(tmp_path: Path, sqlite_url: str) -> None:
+    """OpenLineage configured but its client broken (an `openlineage` that fails to import): one warning, exit 0."""
+    broken = tmp_path / "broken" / "openlineage"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('broken on purpose')\n")
+    env = _env(tmp_path, sqlite_url, OPENLINEAGE_URL="http://127.0.0.1:9", PYTHONPATH=str(broken.parent))
+    proc = _luigi(tmp_path, env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    warnings = [line for line in proc.stderr.splitlines() if "OpenLineage" in line]
+    assert len(warnings) == 1 and "broken on purpose" in warnings[0], warnings
 
 
 def test_file_transport_from_openlineage_yml(tmp_path: Path, sqlite_url: str) -> None:
