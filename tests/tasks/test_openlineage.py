@@ -317,6 +317,17 @@ def test_under_luigid_each_luigi_command_is_an_invocation(tmp_path: Path, sqlite
     assert not parent_of_command[0] & parent_of_command[1]
 
 
+def test_unreachable_database_fails_with_the_dsn_password_masked(tmp_path: Path, receiver: Receiver) -> None:
+    """No database at the DSN: the tasks FAIL with errors naming the database, never its password."""
+    dsn = f"postgresql+psycopg://analyst:{PASSWORD}@127.0.0.1:{free_port()}/aker"
+    env = _env(tmp_path, dsn, OPENLINEAGE_URL=receiver.url, AKER_DB_CONNECT_TIMEOUT="2")
+    proc = _luigi(tmp_path, env)
+    assert proc.returncode == 30, proc.stderr[-3000:]
+    failed = [e for e in receiver.events if e["eventType"] == "FAIL"]
+    assert failed and all("127.0.0.1" in e["run"]["facets"]["errorMessage"]["message"] for e in failed)
+    assert PASSWORD not in json.dumps(receiver.events)
+
+
 def test_fully_cached_rerun_sends_nothing(tmp_path: Path, sqlite_url: str, receiver: Receiver) -> None:
     """A rerun that finds everything complete sends no event."""
     env = _env(tmp_path, sqlite_url, OPENLINEAGE_URL=receiver.url)
@@ -443,6 +454,23 @@ def test_non_uuid_run_id_maps_to_a_stable_uuid() -> None:
     assert ol_run_id(same) == same
     assert ol_run_id("run-42") == ol_run_id("run-42") != ol_run_id("run-43")
     assert uuid.UUID(ol_run_id("run-42"))
+
+
+def test_error_facet_masks_secrets_in_message_and_stack_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error quoting the DSN or its password shows neither, in the message nor in the stack trace."""
+    from aker_core.config import reset_settings
+    from aker_tasks.openlineage.emit import _error_facet
+
+    dsn = f"postgresql+psycopg://analyst:{PASSWORD}@db.example:5432/aker"
+    monkeypatch.setenv("AKER_POSTGIS_DSN", dsn)
+    reset_settings()
+    try:
+        raise RuntimeError(f"driver said: could not use {dsn} (password {PASSWORD})")
+    except RuntimeError as e:
+        facet = _error_facet(e)
+    assert facet.message.startswith("RuntimeError: driver said") and facet.stackTrace
+    assert PASSWORD not in facet.message and PASSWORD not in facet.stackTrace
+    assert "***" in facet.message
 
 
 def test_table_location_never_contains_credentials() -> None:
