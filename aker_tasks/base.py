@@ -295,6 +295,7 @@ class AkerTask(luigi.Task):
         from aker_core.logging import log_context
         from aker_core.run import RunContext
         from aker_tasks.database import run_engine
+        from aker_tasks.openlineage import run_started
 
         with (
             RunContext(
@@ -305,6 +306,7 @@ class AkerTask(luigi.Task):
             ) as run,
             log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)),
         ):
+            run_started(self, run)  # OpenLineage START (a no-op unless configured)
             yield run
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
