@@ -8,6 +8,8 @@ Subcommands:
   embedded SQLite file) to the head revision; ``aker db current`` prints its revision.
 * ``aker show --as-of YYYY-MM-DD [...]`` -- the built targets and top markets
   (the same as ``python -m aker_tasks.show``).
+* ``aker status --as-of D [--weights J] [--json] [--exit-code]`` and ``aker runs list|show|diff``
+  -- why a run would rerun, and what differs between runs (see :mod:`aker_tasks.audit.cli`).
 * ``aker luigid [--port 8082] [--address 127.0.0.1] [--background] [--logdir DIR]
   [--state-path P]`` -- Luigi's central scheduler with aker's defaults and task history
   (``<cache>/luigid/history.db``, browsable at ``/history``).
@@ -234,6 +236,10 @@ def _parser() -> argparse.ArgumentParser:
     luigid.add_argument("--background", action="store_true", help="daemonize (needs python-daemon)")
     luigid.add_argument("--logdir", type=Path, help="log directory (background default <cache>/luigid/log)")
     luigid.add_argument("--state-path", type=Path, help="scheduler state file (default <cache>/luigid/state.pickle)")
+
+    from aker_tasks.audit.cli import add_parsers as add_audit_parsers  # status, runs
+
+    add_audit_parsers(sub)
     return parser
 
 
@@ -252,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_show(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid}
+    from aker_tasks.audit.cli import COMMANDS as AUDIT_COMMANDS
+
+    commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid, **AUDIT_COMMANDS}
     if args.command not in commands:
         parser.print_usage(sys.stderr)
         print("aker: error: a subcommand is required (see aker --help)", file=sys.stderr)
