@@ -168,10 +168,9 @@ def print_runs(runs: Iterable[RunRecord], out: Callable[[str], None] = print) ->
     """A table of runs."""
     out(f"{'RUN':<9} {'STARTED (UTC)':<19}  {'STATUS':<9} {'OUTPUT':<16}  {'GIT':<8} TASK")
     for r in runs:
-        dirty = "+" if r.git_dirty else ""
-        out(
-            f"{r.run_id[:8]:<9} {_time(r.started_at):<19}  {r.status:<9} {_h(r.output_hash):<16}  {r.git_sha[:7] + dirty:<8} {_task_text(r)}"
-        )
+        git = r.git_sha[:7] + ("+" if r.git_dirty else "")
+        started, output = _time(r.started_at), _h(r.output_hash)
+        out(f"{r.run_id[:8]:<9} {started:<19}  {r.status:<9} {output:<16}  {git:<8} {_task_text(r)}")
 
 
 def print_run(run: RunRecord, out: Callable[[str], None] = print) -> None:

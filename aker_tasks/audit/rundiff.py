@@ -105,8 +105,9 @@ def _code(run: RunRecord, part: str) -> dict[str, Any]:
 
 def diff_records(a: RunRecord, b: RunRecord) -> RunDiff:
     """The differences between two runs already read (see :func:`diff_runs`)."""
-    task_a = {"family": a.task_family, **{f"params.{k}": v for k, v in a.task_params.items()}}
-    task_b = {"family": b.task_family, **{f"params.{k}": v for k, v in b.task_params.items()}}
+    # weights are compared with the configuration (config.weights), not twice
+    task_a = {"family": a.task_family, **{f"params.{k}": v for k, v in a.task_params.items() if k != "weights"}}
+    task_b = {"family": b.task_family, **{f"params.{k}": v for k, v in b.task_params.items() if k != "weights"}}
     return RunDiff(
         a=a,
         b=b,
