@@ -193,7 +193,10 @@ def print_run(run: RunRecord, out: Callable[[str], None] = print) -> None:
         out(f"code       {module} {version}")
     for item in run.lineage:
         rows = f" {item.rows} rows" if item.rows is not None else ""
-        out(f"{item.direction:<10} {item.table} {_h(item.hash)}{rows}  {item.url or item.path or ''}")
+        name = (
+            f"{item.table}:{item.source.removeprefix('target:')}" if item.source.startswith("target:") else item.table
+        )
+        out(f"{item.direction:<10} {name} {_h(item.hash)}{rows}  {item.url or item.path or ''}")
 
 
 def _changes(label: str, changes: tuple[FieldChange, ...], same: str, out: Callable[[str], None]) -> None:
@@ -215,7 +218,9 @@ def print_diff(diff: RunDiff, out: Callable[[str], None] = print) -> None:
     _changes("task", diff.task, "same task and parameters", out)
     config_same = f"same (config_hash {a.config_hash[:16]})"
     _changes("config", diff.config, config_same, out)
-    if diff.config and a.config_hash == b.config_hash:
+    if a.config_hash != b.config_hash:
+        out(f"{'':<10} config_hash {a.config_hash[:16]} -> {b.config_hash[:16]}")
+    elif diff.config:
         out(f"{'':<10} (only operational settings differ: config_hash {a.config_hash[:16]} is the same)")
     dirty = {True: "dirty", False: "clean", None: "dirty flag unknown"}[a.git_dirty]
     _changes("git", diff.git, f"same ({a.git_sha[:12]}, {dirty})", out)

@@ -38,10 +38,16 @@ class AuditError(AkerError):
 
 
 def masked(url: str) -> str:
-    """``url`` without its password (nor secret query parameters)."""
-    from aker_core.config.effective import mask_dsn
+    """``url`` without its password (nor secret query parameters).
 
-    return mask_dsn(url)
+    Without SQLAlchemy's URL parser: importing it would cost more than the rest of a status of
+    the embedded SQLite default (~0.5 s).
+    """
+    from aker_tasks.identity import database_identity
+
+    if url.startswith("sqlite"):
+        return url  # a file path: no credentials (and urlunsplit would drop a slash of sqlite:///)
+    return database_identity(url)
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -132,7 +132,7 @@ def test_code_change_names_the_module_and_file(pipeline: Pipeline, monkeypatch: 
     real = base.code_version
     monkeypatch.setattr(base, "code_version", lambda m: real(m) + ("-v2" if m == "aker_core.scoring.pillars" else ""))
     report = status(AS_OF)
-    assert _not_fresh(report) == FILE_TASKS[5:10] + ["PublishScores", "ExportScores(csv)"]
+    assert _not_fresh(report) == [*FILE_TASKS[5:10], "PublishScores", "ExportScores(csv)"]
     pillar = next(t for t in report.tasks if t.task == "ScorePillar(urban)")
     (cause,) = pillar.causes
     assert (cause.part, cause.name, cause.detail["file"]) == (
