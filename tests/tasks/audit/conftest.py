@@ -34,8 +34,8 @@ class Pipeline:
 def pipeline(tmp_path: Path, source_dir: Path, run_db: str) -> Pipeline:
     """ScoreMarkets built once for AS_OF by a `luigi` process; this process shares its settings."""
 
-    def run(*extra: str) -> None:
-        env = aker_env(tmp_path, source_dir, run_db)
+    def run(*extra: str, **settings: str) -> None:
+        env = aker_env(tmp_path, source_dir, run_db, **settings)
         done = run_luigi(env, "ScoreMarkets", "--as-of", AS_OF.isoformat(), "--local-scheduler", *extra, cwd=tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         _reset_process_caches()  # what those processes changed, this one asks about afresh

@@ -93,6 +93,21 @@ def test_cli_diff_last_and_list_json(pipeline: Pipeline, capsys: pytest.CaptureF
     assert aker(["runs", "diff", "--last", "FetchSource", "--as-of", "2023-01-01"]) == 2
 
 
+def test_diff_masks_secrets(pipeline: Pipeline, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run with an API key (and, on PostgreSQL, a DSN password) shows them changed, never their values."""
+    settings = {"AKER_BLS_API_KEY": "bls-s3cret-key"}
+    if pipeline.db_url.startswith("postgresql"):  # the test server trusts any password
+        settings["AKER_POSTGIS_DSN"] = pipeline.db_url.replace("postgres@", "postgres:pg-s3cret-pw@", 1)
+    pipeline.run("--weights", WEIGHTS, **settings)
+    diff = diff_last("ComposeScores", AS_OF)
+    assert ("bls_api_key", None, "set") in [(c.name, c.old, c.new) for c in diff.config]
+    for args in (["--json"], []):
+        assert aker(["runs", "diff", "--last", "ComposeScores", "--as-of", AS_OF.isoformat(), *args]) == 0
+        assert aker(["runs", "show", diff.b.run_id[:8], *args]) == 0
+        printed = capsys.readouterr().out
+        assert "bls_api_key" in printed and "s3cret" not in printed
+
+
 def test_cli_runs_show_from_the_console_script(pipeline: Pipeline) -> None:
     """`aker runs show PREFIX` from the installed console script prints the run and its lineage."""
     run = list_runs(task="ExportScores")[0]
