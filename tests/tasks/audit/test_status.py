@@ -114,6 +114,19 @@ def test_weights_change_names_the_weights(pipeline: Pipeline) -> None:
     assert report.publication.weights == pytest.approx({"supply": 0.3, "jobs": 0.3, "urban": 0.2, "outdoor": 0.2})
 
 
+def test_other_publication_of_the_date_is_named(pipeline: Pipeline) -> None:
+    """Composite built with other weights but the date republished since: only publication and export rerun."""
+    pipeline.run("--weights", WEIGHTS)
+    pipeline.run()  # the default weights' scores are published again (the later publication wins)
+    report = status(AS_OF, orjson.loads(WEIGHTS))
+    assert _not_fresh(report) == ["PublishScores", "ExportScores(csv)"]
+    assert report.publication.state == "other"
+    publish = next(t for t in report.tasks if t.task == "PublishScores")
+    (cause,) = publish.causes
+    assert cause.part == "publication" and cause.detail["run_id"] == report.publication.run_id
+    assert report.publication.weights == pytest.approx({"supply": 0.3, "jobs": 0.3, "urban": 0.2, "outdoor": 0.2})
+
+
 def test_library_upgrade_makes_every_file_task_stale(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new pyarrow version (a code-version input) is named on every task it would rerun."""
     current = base.library_versions()
