@@ -18,10 +18,11 @@ Exit codes:
 
 * 0 -- success.
 * 1 -- ``aker db current``: the database is not at the head revision; ``aker show``: the scores
-  are not built for the current inputs.
+  are not built for the current inputs; ``aker status --exit-code``: something would run.
 * 2 -- usage or configuration error (unknown subcommand, invalid ``AKER_*`` value, a DSN naming
   an unknown driver, ``--background`` without python-daemon).
-* 3 -- database error: unreachable, credentials refused, or a migration failed.
+* 3 -- database error: unreachable, credentials refused, or a migration failed (``aker runs``:
+  the run database cannot be read).
 * 4 -- ``aker luigid`` could not start (e.g. the port is in use).
 
 Errors are one line on stderr without a traceback, and never contain a password.
