@@ -172,6 +172,7 @@ class PublishScores(WeightedTask):
     code_modules: ClassVar[tuple[str, ...]] = (
         "aker_core.markets.persist",
         "aker_core.markets.bulk",
+        "aker_core.config.weights",
         "aker_core.scoring.composite",
         "aker_core.scoring.arrowutil",
         "aker_data.models",

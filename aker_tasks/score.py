@@ -129,6 +129,7 @@ class ComposeScores(WeightedTask):
 
     # rules: which dataset each pillar comes from (named in the checks' messages)
     code_modules: ClassVar[tuple[str, ...]] = (
+        "aker_core.config.weights",
         "aker_core.scoring.composite",
         "aker_core.scoring.arrowutil",
         "aker_core.scoring.rules",

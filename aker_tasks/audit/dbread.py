@@ -88,7 +88,7 @@ def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[d
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from aker_tasks.database import database_engine
+    from aker_data.engine import database_engine
 
     try:
         with database_engine(url).connect() as conn:

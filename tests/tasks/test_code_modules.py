@@ -28,6 +28,8 @@ INFRASTRUCTURE: dict[str, str] = {
     "aker_core.config": "settings enter the key as values (result_settings, weights), not as code",
     "aker_core.config.settings": "as aker_core.config",
     "aker_core.config.effective": "how settings are shown and validated",
+    "aker_core.config.errors": "how invalid settings are worded",
+    "aker_core.redact": "secrets masked in messages",
     "aker_core.dates": "parses --as-of; the parsed date is a key part (a parameter)",
     "aker_core.logging": "log records",
     "aker_core.run": "the runs/lineage record of an execution",
