@@ -77,7 +77,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 #: statement. It and every revision before it are pure DDL, so a SQLite schema found exactly at one
 #: of them while ``alembic_version`` lags behind is stamped (see the module docstring). Revisions
 #: after it only ever run in one transaction: never change this when adding a revision.
-NON_ATOMIC_HEAD = "0005"
+NON_ATOMIC_HEAD = "0004"
 
 #: Prefix of the copies Alembic's batch mode makes while it rebuilds a SQLite table.
 TMP_PREFIX = "_alembic_tmp_"
