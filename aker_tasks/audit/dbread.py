@@ -78,8 +78,12 @@ def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[d
         if not path.is_file():
             raise AuditError(f"database {shown} does not exist (nothing recorded yet, or the file was lost)")
         bound = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
+        # Without a -wal file every committed transaction is in the database file itself: read it
+        # as immutable, so SQLite does not create the -wal and -shm files a WAL reader needs (and a
+        # read-only connection cannot remove). With one, another process has it open: read through it.
+        mode = "ro" if Path(f"{path}-wal").exists() else "ro&immutable=1"
         try:
-            with closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)) as conn:
+            with closing(sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=30)) as conn:
                 cursor = conn.execute(sql, bound)
                 names = [d[0] for d in cursor.description or ()]
                 return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
