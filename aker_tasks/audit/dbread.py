@@ -100,7 +100,7 @@ def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[d
             return [dict(row._mapping) for row in result]
     except SQLAlchemyError as e:
         message = _one_line(e)
-        if shown not in message:
+        if "database" not in message:  # aker's connection errors already name it (masked)
             message = f"database {shown}: {message}"
         raise AuditError(redact(message, [url])) from None
 

@@ -1,11 +1,11 @@
-"""The target a task would otherwise reuse: the latest one built for the same task.
+"""The targets a task would otherwise reuse: the earlier ones built for the same task.
 
 Targets are content-addressed, so when a key part changes the task's new target does not exist
-yet, but the one it was built into last time does: the newest sidecar under
-``targets/<family>/<as_of>/`` whose task parameters equal this task's (weights are not a
-parameter there: they are a key part, so a composite with other weights counts as the same task).
-Sidecars are the most reliable record for this: each describes exactly the key parts its file
-was named by, and it exists exactly as long as the target does.
+yet, but the ones it was built into before do: the sidecars under ``targets/<family>/<as_of>/``
+whose task parameters equal this task's (weights are not a parameter there: they are a key part,
+so a composite with other weights counts as the same task). Sidecars are the most reliable record
+for this: each describes exactly the key parts its file was named by, and it exists exactly as
+long as the target does (the ``runs`` table also keeps runs whose targets are gone).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from aker_tasks.targets import SIDECAR_SUFFIX, read_sidecar
 
-__all__ = ["Previous", "latest_target"]
+__all__ = ["Previous", "earlier_targets"]
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,13 @@ class Previous:
     sidecar: dict[str, Any]
 
 
-def latest_target(directory: Path, family: str, params: Mapping[str, str]) -> Previous | None:
-    """The newest target in ``directory`` written by ``family`` with ``params``, or ``None``."""
+def earlier_targets(directory: Path, family: str, params: Mapping[str, str]) -> list[Previous]:
+    """The targets in ``directory`` written by ``family`` with ``params``, newest first."""
     found: list[Previous] = []
     try:
         candidates = sorted(directory.glob(f"*{SIDECAR_SUFFIX}"))
     except OSError:
-        return None
+        return []
     for sidecar in candidates:
         try:
             meta = read_sidecar(sidecar)
@@ -43,6 +43,4 @@ def latest_target(directory: Path, family: str, params: Mapping[str, str]) -> Pr
         task = meta.get("task") or {}
         if task.get("family") == family and dict(task.get("params") or {}) == dict(params):
             found.append(Previous(Path(str(sidecar)[: -len(SIDECAR_SUFFIX)]), meta))
-    if not found:
-        return None
-    return max(found, key=lambda p: (str(p.sidecar.get("created_at", "")), str(p.path)))
+    return sorted(found, key=lambda p: (str(p.sidecar.get("created_at", "")), str(p.path)), reverse=True)

@@ -46,7 +46,7 @@ class TaskStatus:
         params: its significant parameters (without ``config``).
         state: fresh, stale or missing.
         target: the path of its target for the current inputs, when they are known.
-        previous: the target it would otherwise reuse (the latest of this task), if any.
+        previous: the target it would otherwise reuse (the closest earlier one of this task), if any.
         causes: why it is not fresh (empty when fresh).
     """
 

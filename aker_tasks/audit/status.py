@@ -3,10 +3,10 @@
 Without running or writing anything, every task ScoreMarkets would need is asked what a cached
 run asks -- its key from the current sources, code, libraries and settings (the same
 :meth:`~aker_tasks.base.AkerTask.key_parts` the tasks use) -- and a task whose target for that key
-does not exist is compared with the target it would otherwise reuse (the latest one of the same
-task, see :mod:`aker_tasks.audit.previous`): :func:`~aker_tasks.cachekey.key_changes` names each
-key part that differs. The publication is checked in the database read-only; an unreachable or
-lost database is reported, not raised.
+does not exist is compared with the target it would otherwise reuse (of the earlier targets of
+the same task, see :mod:`aker_tasks.audit.previous`, the one whose key differs least):
+:func:`~aker_tasks.cachekey.key_changes` names each key part that differs. The publication is
+checked in the database read-only; an unreachable or lost database is reported, not raised.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aker_tasks.audit.previous import latest_target
+from aker_tasks.audit.previous import Previous, earlier_targets
 from aker_tasks.audit.report import Cause, PublicationStatus, StatusReport, TaskState, TaskStatus
 from aker_tasks.base import AkerTask
 from aker_tasks.cachekey import KeyChange, KeyParts, key_changes
@@ -134,6 +134,18 @@ def _upstream(task: AkerTask, *, publication: bool = False) -> dict[str, AkerTas
     return {name: t for name, t in items if publication or t.get_task_family() != "PublishScores"}
 
 
+def _closest(candidates: list[Previous], parts: KeyParts) -> tuple[Previous | None, list[KeyChange]]:
+    """The earlier target the task would otherwise reuse -- the one whose key differs in the fewest
+    parts, the newest among equals (so with weights alternating, the composite of these weights) --
+    and those differences."""
+    best: tuple[Previous | None, list[KeyChange]] = (None, [])
+    for candidate in candidates:  # newest first: a later one must be strictly closer to win
+        changes = key_changes(KeyParts.from_sidecar(candidate.sidecar), parts)
+        if best[0] is None or len(changes) < len(best[1]):
+            best = (candidate, changes)
+    return best
+
+
 def _file_task(task: AkerTask, states: Mapping[str, TaskStatus]) -> TaskStatus:
     """Fresh, stale or missing for a task whose target is a cache file."""
     from aker_core.exceptions import AkerError
@@ -150,8 +162,10 @@ def _file_task(task: AkerTask, states: Mapping[str, TaskStatus]) -> TaskStatus:
             problem = Cause("source", str(getattr(task, "dataset", "")), None, None, {"error": str(e)})
     else:
         for name, up in upstream.items():
-            out = up.output()
-            if states[up.task_id].state == "fresh" and isinstance(out, CacheTarget):
+            # Only a fresh upstream has a known target (asking another for its output would
+            # compute its key, and raise for a source that cannot be read).
+            out = up.output() if states[up.task_id].state == "fresh" else None
+            if isinstance(out, CacheTarget):
                 inputs[name] = out.content_hash()
     parts: KeyParts = task.parts_for(inputs)
     complete = problem is None and len(inputs) == (1 if family == "FetchSource" else len(upstream))
@@ -159,11 +173,9 @@ def _file_task(task: AkerTask, states: Mapping[str, TaskStatus]) -> TaskStatus:
     if target is not None and target.exists():
         return TaskStatus(label, family, dict(parts.params), "fresh", target=target.path)
     directory = task.settings.cache_path / "targets" / family / task.as_of_dir()
-    previous = latest_target(directory, family, parts.params)
+    previous, changes = _closest(earlier_targets(directory, family, parts.params), parts)
     causes: list[Cause] = [problem] if problem else []
     if previous is not None:
-        old = KeyParts.from_sidecar(previous.sidecar)
-        changes = key_changes(old, parts)
         if problem is not None:
             changes = [c for c in changes if not (c.part == "input" and c.name == "source")]
         causes += _causes(task, changes, upstream, states, previous.sidecar)
@@ -226,7 +238,7 @@ def _publication(publish: AkerTask, compose_state: TaskStatus, day: dt.date) -> 
         pub = PublicationStatus("unreachable", shown, f"cannot be read: {e}")
         cause = Cause("database", shown, None, None, {"error": str(e)})
         return pub, TaskStatus(label, family, params, "missing", causes=(*upstream, cause))
-    target = publish.output()
+    target = publish.output() if compose_state.state == "fresh" else None
     if isinstance(target, PublishedScores) and _is_published(state, target.publication, target.rows):
         detail = f"publishes these scores (run {held.get('run_id')})"
         pub = PublicationStatus("current", shown, detail, held.get("run_id"), held.get("weights"))

@@ -130,6 +130,31 @@ def test_other_publication_of_the_date_is_named(pipeline: Pipeline) -> None:
     assert report.publication.weights == pytest.approx({"supply": 0.3, "jobs": 0.3, "urban": 0.2, "outdoor": 0.2})
 
 
+def test_compared_with_the_closest_earlier_target(pipeline: Pipeline) -> None:
+    """With composites of two weight sets built, a source edit is not also reported as a weights change."""
+    pipeline.run("--weights", WEIGHTS)  # the newest composite now has other weights than the default
+    supply = pipeline.source / "market_supply.csv"
+    supply.write_text(supply.read_text() + "\n")
+    compose = next(t for t in status(AS_OF).tasks if t.task == "ComposeScores")
+    assert [(c.part, c.name) for c in compose.causes] == [("upstream", "ScorePillar(supply)")]
+
+
+def test_unreadable_source_is_reported_not_raised(pipeline: Pipeline) -> None:
+    """A deleted source file is a cause naming it; the other fetches stay fresh."""
+    (pipeline.source / "market_outdoors.csv").unlink()
+    report = status(AS_OF)
+    fetch = next(t for t in report.tasks if t.task == "FetchSource(market_outdoors)")
+    (cause,) = fetch.causes
+    assert fetch.state == "stale" and cause.part == "source" and "market_outdoors" in cause.detail["error"]
+    assert _not_fresh(report) == [
+        "FetchSource(market_outdoors)",
+        "ScorePillar(outdoor)",
+        "ComposeScores",
+        "PublishScores",
+        "ExportScores(csv)",
+    ]
+
+
 def test_library_upgrade_makes_every_file_task_stale(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new pyarrow version (a code-version input) is named on every task it would rerun."""
     current = base.library_versions()
