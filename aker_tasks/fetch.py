@@ -76,6 +76,7 @@ class FetchSource(AkerTask):
         "aker_core.scoring.rules",
         "aker_data.models",
         "aker_tasks.fetch",
+        "aker_tasks.io",
     )
 
     def label(self) -> str:

@@ -1,10 +1,15 @@
-"""A real pipeline for the audit tests: a writable source copy, a migrated database, `luigi` and `aker` commands."""
+"""Pipelines for the audit tests, built by real `luigi` processes.
+
+``pipeline``: a writable source copy, a migrated database, `luigi` and `aker` commands (trace, gc).
+``built``: ScoreMarkets already built once for ``STATUS_AS_OF``; this process shares its settings (status, runs).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +21,12 @@ from aker_core.config import reset_settings
 from aker_data.engine import create_engine_from_url, dispose_engines
 from aker_data.migrate import upgrade
 from aker_data.models import Run
+from tests.tasks.conftest import _reset_process_caches
 from tests.tasks.luigiproc import BIN, aker_env, copy_sample, run_luigi
 
 AS_OF = "2024-06-01"
+STATUS_AS_OF = dt.date(2024, 6, 1)
+WEIGHTS = '{"supply": 0.4, "jobs": 0.3, "urban": 0.2, "outdoor": 0.1}'
 
 
 @dataclass
@@ -90,3 +98,33 @@ def backdate(root: Path, days: float) -> None:
     for folder, _, names in os.walk(root):
         for name in names:
             os.utime(Path(folder, name), (when, when))
+
+
+@dataclass
+class BuiltPipeline:
+    """One aker configuration: its sources, database and a way to run `luigi` on it."""
+
+    tmp: Path
+    source: Path
+    db_url: str
+    run: Callable[..., None]
+
+    def env(self) -> dict[str, str]:
+        """The environment of the `luigi` and `aker` processes."""
+        return aker_env(self.tmp, self.source, self.db_url)
+
+
+@pytest.fixture
+def built(tmp_path: Path, source_dir: Path, run_db: str) -> BuiltPipeline:
+    """ScoreMarkets built once for AS_OF by a `luigi` process; this process shares its settings."""
+
+    def run(*extra: str, **settings: str) -> None:
+        env = aker_env(tmp_path, source_dir, run_db, **settings)
+        done = run_luigi(
+            env, "ScoreMarkets", "--as-of", STATUS_AS_OF.isoformat(), "--local-scheduler", *extra, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        _reset_process_caches()  # what those processes changed, this one asks about afresh
+
+    run()
+    return BuiltPipeline(tmp_path, source_dir, run_db, run)
