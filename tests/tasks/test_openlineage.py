@@ -1,13 +1,13 @@
 """OpenLineage events of real `luigi` runs, captured by a real HTTP receiver on loopback (SQLite and PostgreSQL).
 
-Every captured event is validated against the OpenLineage JSON Schema (the spec's
-``OpenLineage.json`` and facet schemas, kept in ``openlineage_spec/``) and every facet against
-the schema its ``_schemaURL`` names -- aker's own facets against the schemas aker ships.
+Every captured event is validated against the OpenLineage schema via the client package (the
+classes ``openlineage-python`` generates from the spec, see ``openlineage_model.py``) and every
+facet against the schema its ``_schemaURL`` names -- aker's own facets against the schemas aker ships.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import copy
 import json
 import os
 import socket
@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,6 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -34,13 +32,12 @@ from aker_data.engine import create_engine_from_url
 from aker_data.migrate import upgrade
 from aker_data.models import Run
 from tests.tasks.luigiproc import aker_env, copy_sample, free_port, luigid, run_luigi, start_luigi
+from tests.tasks.openlineage_model import AKER_SCHEMAS, InvalidEvent, validate_event
 
 pytestmark = pytest.mark.slow
 
 AS_OF = "2024-06-01"
 GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
-SPEC_DIR = Path(__file__).resolve().parent / "openlineage_spec"
-AKER_SCHEMAS = Path(__file__).resolve().parents[2] / "aker_tasks" / "openlineage" / "schemas"
 #: The executed tasks of a cold graph, by job name (the ScoreMarkets wrapper runs nothing).
 COLD_JOBS = sorted(
     [f"FetchSource.{d}" for d in ("markets", "market_supply", "market_jobs", "market_urban", "market_outdoors")]
@@ -84,51 +81,13 @@ class Receiver:
         self.server.server_close()
 
 
-def _registry() -> Registry:
-    docs = [SPEC_DIR / "OpenLineage.json", *sorted((SPEC_DIR / "facets").glob("*.json")), *AKER_SCHEMAS.glob("*.json")]
-    resources = []
-    for path in docs:
-        doc = json.loads(path.read_text())
-        resources.append((doc["$id"], Resource.from_contents(doc)))
-    return Registry().with_resources(resources)
-
-
-REGISTRY = _registry()
-
-
-def _check(instance: Any, ref: str) -> None:
-    validator = Draft202012Validator(
-        {"$ref": ref}, registry=REGISTRY, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)]
-    assert not errors, f"{ref}: {errors}"
-
-
-def _facet_groups(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield event["run"].get("facets", {})
-    yield event["job"].get("facets", {})
-    for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
-        for key in ("facets", "inputFacets", "outputFacets"):
-            yield dataset.get(key, {})
-
-
-def validate(event: dict[str, Any]) -> None:
-    """The event against the spec's RunEvent, each facet against the schema its _schemaURL names."""
-    _check(event, "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent")
-    # jsonschema checks "date-time" only with an optional package: check it here.
-    assert dt.datetime.fromisoformat(event["eventTime"]).tzinfo is not None
-    for group in _facet_groups(event):
-        for facet in group.values():
-            _check(facet, facet["_schemaURL"])
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    """A running receiver; every event it got is schema-valid at the end of the test."""
+    """A running receiver; every event it got is valid by the client's model at the end of the test."""
     with Receiver() as r:
         yield r
     for event in r.events:
-        validate(event)
+        validate_event(event)
     assert all(p == "/api/v1/lineage" for p in r.paths)
 
 
@@ -386,7 +345,7 @@ def test_file_transport_from_openlineage_yml(tmp_path: Path, sqlite_url: str) ->
     assert proc.returncode == 0, proc.stderr[-3000:]
     events = [json.loads(line) for line in out.read_text().splitlines()]
     for event in events:
-        validate(event)
+        validate_event(event)
     assert sorted(e["job"]["name"] for e in events if e["eventType"] == "COMPLETE") == COLD_JOBS
 
 
@@ -502,3 +461,146 @@ def test_configured_follows_the_client_configuration(
     for key, value in variables.items():
         monkeypatch.setenv(key, value)
     assert configured() is expected
+
+
+# --- the validator itself ---------------------------------------------------------------------
+def _sample_event() -> dict[str, Any]:
+    """A valid event made of the client's classes and aker's facets, serialised by the client."""
+    from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, RunEvent, RunState
+    from openlineage.client.event_v2 import Run as OLRun
+    from openlineage.client.facet_v2 import job_type_job, output_statistics_output_dataset, parent_run, schema_dataset
+    from openlineage.client.serde import Serde
+
+    from aker_tasks.openlineage import facets
+
+    run_id, producer = str(uuid.uuid4()), facets.PRODUCER
+    content_hash = facets.AkerContentHashDatasetFacet(contentHash="xxh3_128:0", producer=producer)
+    event = RunEvent(
+        eventType=RunState.START,
+        eventTime="2024-06-01T10:00:00.123456+00:00",
+        run=OLRun(
+            runId=run_id,
+            facets={
+                "parent": parent_run.ParentRunFacet(
+                    run=parent_run.Run(runId=str(uuid.uuid4())),
+                    job=parent_run.Job(namespace="aker", name="luigi"),
+                    producer=producer,
+                ),
+                "aker_run": facets.AkerRunFacet(
+                    akerRunId=run_id, taskFamily="ComposeScores", taskId="ComposeScores_x", params={}, producer=producer
+                ),
+            },
+        ),
+        job=Job(
+            namespace="aker",
+            name="ComposeScores",
+            facets={
+                "jobType": job_type_job.JobTypeJobFacet(
+                    processingType="BATCH", integration="LUIGI", jobType="TASK", producer=producer
+                ),
+                "aker_sourceCode": facets.AkerSourceCodeJobFacet(gitSha=GIT_SHA, producer=producer),
+            },
+        ),
+        inputs=[
+            InputDataset(
+                namespace="file",
+                name="/cache/in.parquet",
+                facets={"aker_contentHash": content_hash},
+                inputFacets={
+                    "aker_dataVintage": facets.AkerDataVintageInputDatasetFacet(
+                        minDataVintage="2024-01-01", maxDataVintage="2024-05-01", producer=producer
+                    )
+                },
+            )
+        ],
+        outputs=[
+            OutputDataset(
+                namespace="file",
+                name="/cache/out.parquet",
+                facets={
+                    "schema": schema_dataset.SchemaDatasetFacet(
+                        fields=[schema_dataset.SchemaDatasetFacetFields(name="score", type="double")], producer=producer
+                    )
+                },
+                outputFacets={
+                    "outputStatistics": output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                        rowCount=3, producer=producer
+                    )
+                },
+            )
+        ],
+        producer=producer,
+    )
+    return json.loads(Serde.to_json(event))
+
+
+def _move_vintage_to_dataset_facets(event: dict[str, Any]) -> None:
+    dataset = event["inputs"][0]
+    dataset["facets"]["aker_dataVintage"] = dataset["inputFacets"].pop("aker_dataVintage")
+
+
+BROKEN: list[Any] = [
+    pytest.param(lambda e: e["job"].pop("name"), "/job/name: required by Job", id="missing-required-key"),
+    pytest.param(lambda e: e.update(eventType="DONE"), "/eventType: 'DONE' is not one of", id="wrong-eventType"),
+    pytest.param(
+        lambda e: e["job"]["facets"]["jobType"].update(
+            _schemaURL="https://openlineage.io/spec/facets/9-9-9/NoSuchJobFacet.json#/$defs/NoSuchJobFacet"
+        ),
+        "/job/facets/jobType: unknown facet schema",
+        id="unknown-standard-facet-url",
+    ),
+    pytest.param(
+        lambda e: e["job"]["facets"]["jobType"].pop("processingType"),
+        "/job/facets/jobType/processingType: required by JobTypeJobFacet",
+        id="standard-facet-missing-a-required-field",
+    ),
+    pytest.param(
+        lambda e: e["run"]["facets"]["aker_run"].pop("akerRunId"),
+        "/run/facets/aker_run: 'akerRunId' is a required property",
+        id="aker-facet-missing-a-required-field",
+    ),
+    pytest.param(
+        lambda e: e["run"]["facets"]["aker_run"].pop("_producer"),
+        "/run/facets/aker_run/_producer: required by RunFacet",
+        id="aker-facet-missing-its-producer",
+    ),
+    pytest.param(lambda e: e["run"].update(state="done"), "/run/state: unknown key in Run", id="unknown-key"),
+    pytest.param(
+        lambda e: e["outputs"][0]["outputFacets"]["outputStatistics"].update(rowCount="3"),
+        "rowCount: expected int",
+        id="wrong-type",
+    ),
+    pytest.param(
+        lambda e: e["job"]["facets"]["jobType"].update(processingType="NIGHTLY"),
+        "processingType: 'NIGHTLY' is not BATCH, STREAMING or SERVICE",
+        id="wrong-job-type",
+    ),
+    pytest.param(lambda e: e.update(eventTime="2024-06-01T10:00:00"), "timestamp with a timezone", id="no-timezone"),
+    pytest.param(
+        lambda e: e["run"]["facets"]["parent"]["run"].update(runId="run-42"),
+        "/run/facets/parent/run/runId: 'run-42' is not a UUID",
+        id="run-id-not-a-uuid",
+    ),
+    pytest.param(
+        _move_vintage_to_dataset_facets,
+        "AkerDataVintageInputDatasetFacet does not extend DatasetFacet",
+        id="input-facet-among-dataset-facets",
+    ),
+]
+
+
+def test_validator_accepts_a_valid_event() -> None:
+    """An event built from the client's classes and aker's facets passes (so each rejection below is for its cause)."""
+    validate_event(_sample_event())
+
+
+@pytest.mark.parametrize(("breakage", "expected"), BROKEN)
+def test_validator_rejects_an_event_breaking_the_model(
+    breakage: Callable[[dict[str, Any]], object], expected: str
+) -> None:
+    """One broken rule (missing key, wrong enum or type, unknown facet schema, ...) fails validation, naming it."""
+    event = copy.deepcopy(_sample_event())
+    breakage(event)
+    with pytest.raises(InvalidEvent) as caught:
+        validate_event(event)
+    assert any(expected in error for error in caught.value.errors), caught.value.errors
