@@ -100,9 +100,8 @@ def job_name(task: luigi.Task) -> str:
 
 
 def _job(task: luigi.Task, git_sha: str, git_dirty: bool | None) -> Job:
-    from aker_tasks.hashing import code_version
-
     modules = tuple(getattr(task, "code_modules", ()))
+    parts_for = getattr(task, "parts_for", None)  # an AkerTask: the code version its sidecar records
     facets: dict[str, JobFacet] = {
         "jobType": job_type_job.JobTypeJobFacet(
             processingType="BATCH", integration="LUIGI", jobType="TASK", producer=PRODUCER
@@ -110,7 +109,7 @@ def _job(task: luigi.Task, git_sha: str, git_dirty: bool | None) -> Job:
         "aker_sourceCode": AkerSourceCodeJobFacet(
             gitSha=git_sha,
             gitDirty=git_dirty,
-            codeVersion=code_version(*modules) if modules else None,
+            codeVersion=(parts_for({}).code_version or None) if modules and parts_for else None,
             codeModules=list(modules),
             producer=PRODUCER,
         ),

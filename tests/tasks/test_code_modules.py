@@ -44,6 +44,8 @@ INFRASTRUCTURE: dict[str, str] = {
     "aker_tasks.database": "the run database's engine",
     "aker_tasks.exceptions": "error classes",
     "aker_tasks.luigi_setup": "Luigi configuration",
+    "aker_tasks.openlineage": "lineage events sent about a run, never read back",
+    "aker_tasks.openlineage.emit": "as aker_tasks.openlineage",
 }
 
 TASKS: list[type[AkerTask]] = [FetchSource, ScorePillar, ComposeScores, PublishScores, ExportScores]
