@@ -57,7 +57,8 @@ class ExportScores(WeightedTask):
     as_of = AsOfParameter(description="As-of date of the scores to export.")
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
 
-    code_modules: ClassVar[tuple[str, ...]] = ("aker_tasks.export",)
+    # config.weights: how the weights the export is published with are normalised (WeightedTask)
+    code_modules: ClassVar[tuple[str, ...]] = ("aker_tasks.export", "aker_tasks.io", "aker_core.config.weights")
 
     @property
     def content_type(self) -> str:  # type: ignore[override]

@@ -169,7 +169,16 @@ class PublishScores(WeightedTask):
 
     as_of = AsOfParameter(description="As-of date of the scores to publish.")
 
-    code_modules: ClassVar[tuple[str, ...]] = ("aker_core.markets.persist", "aker_tasks.publication")
+    code_modules: ClassVar[tuple[str, ...]] = (
+        "aker_core.markets.persist",
+        "aker_core.markets.bulk",
+        "aker_core.config.weights",
+        "aker_core.scoring.composite",
+        "aker_core.scoring.arrowutil",
+        "aker_data.models",
+        "aker_tasks.publication",
+        "aker_tasks.io",
+    )
 
     def requires(self) -> ComposeScores:
         """The composite to publish."""

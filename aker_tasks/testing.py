@@ -4,10 +4,11 @@ Enable it in the ``conftest.py`` at the root of your tests (or with ``-p aker_ta
 
     pytest_plugins = ["aker_tasks.testing"]
 
-Every test then runs isolated (an autouse fixture): no ``AKER_*`` variable, ``.env`` or Luigi
-configuration of the developer's leaks in, the cache is ``tmp_path / "cache"``, the working
-directory ``tmp_path / "work"``, and settings, Luigi's task instances and aker's per-process caches
-start fresh -- as if each test were a new ``luigi`` process. Fixtures on request:
+Every test then runs isolated (an autouse fixture): no ``AKER_*``/``OPENLINEAGE*`` variable,
+``.env`` or Luigi configuration of the developer's leaks in, no OpenLineage event leaves
+(``OPENLINEAGE_DISABLED=true``), the cache is ``tmp_path / "cache"``, the working directory
+``tmp_path / "work"``, and settings, Luigi's task instances and aker's per-process caches start
+fresh -- as if each test were a new ``luigi`` process. Fixtures on request:
 
 * ``aker_source`` -- a writable copy of the bundled sample, set as ``AKER_SOURCE_URI``;
 * ``aker_database`` -- a migrated database set as ``AKER_POSTGIS_DSN`` (SQLite under ``tmp_path``;
@@ -132,8 +133,10 @@ def aker_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pyt
     """Run the test as a fresh process with default settings, a private cache and working directory."""
     keep = set(request.config.getini("aker_keep_env"))
     for key in list(os.environ):
-        if key.startswith("AKER_") and key not in keep:
+        if key.startswith(("AKER_", "OPENLINEAGE")) and key not in keep:
             monkeypatch.delenv(key)
+    # A developer's lineage receiver must not get the tests' events (nor one in ~/.openlineage).
+    monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")
     monkeypatch.delenv("LUIGI_CONFIG_PATH", raising=False)
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)

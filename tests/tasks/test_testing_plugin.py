@@ -24,11 +24,12 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     monkeypatch.setenv("AKER_SOURCE_URI", "/nonexistent/source")
     monkeypatch.setenv("AKER_WEIGHTS__SUPPLY", "9")
     monkeypatch.setenv("LUIGI_CONFIG_PATH", str(pytester.path / "developer-luigi.cfg"))
+    monkeypatch.setenv("OPENLINEAGE_URL", "http://127.0.0.1:9/developer-receiver")
     return pytester
 
 
 def test_isolation_hides_the_developers_settings(project: pytest.Pytester) -> None:
-    """A user's test sees default settings and a cache under its own tmp_path."""
+    """A user's test sees default settings, no lineage receiver and a cache under its own tmp_path."""
     project.makepyfile(
         """
         import os
@@ -40,6 +41,7 @@ def test_isolation_hides_the_developers_settings(project: pytest.Pytester) -> No
             assert settings.weights.supply == 0.3
             assert settings.cache_path == tmp_path / "cache"
             assert "LUIGI_CONFIG_PATH" not in os.environ
+            assert "OPENLINEAGE_URL" not in os.environ and os.environ["OPENLINEAGE_DISABLED"] == "true"
             assert os.getcwd() == str(tmp_path / "work")
         """
     )
