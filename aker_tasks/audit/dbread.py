@@ -99,10 +99,12 @@ def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[d
             result = conn.execute(text(sql), params)
             return [dict(row._mapping) for row in result]
     except SQLAlchemyError as e:
-        message = _one_line(e)
+        # Redact the driver's words before naming the database: a DSN without a password is
+        # itself the "secret" redact would mask, leaving "database ***".
+        message = redact(_one_line(e), [url])
         if "database" not in message:  # aker's connection errors already name it (masked)
             message = f"database {shown}: {message}"
-        raise AuditError(redact(message, [url])) from None
+        raise AuditError(message) from None
 
 
 def as_json(value: Any) -> Any:
