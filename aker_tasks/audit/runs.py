@@ -116,10 +116,12 @@ def list_runs(
         url: the run database (default: the configured one).
 
     Raises:
-        AuditError: the database cannot be read.
+        AuditError: a negative ``limit`` (exit code 2), or the database cannot be read.
     """
     from aker_core.dates import parse_as_of
 
+    if limit is not None and limit < 0:  # SQLite reads LIMIT -1 as "all", PostgreSQL refuses it
+        raise AuditError(f"--limit: must be 0 or more, got {limit}", EXIT_USAGE)
     day = parse_as_of(as_of).isoformat() if as_of is not None else None
     where, params = [], {}
     if task:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import orjson
 import pytest
 
+from aker_core.config import reset_settings
 from aker_tasks.audit import AuditError, diff_runs, list_runs, show_run
 from aker_tasks.audit.rundiff import diff_last
 from aker_tasks.cli import main as aker
@@ -122,3 +124,13 @@ def test_cli_runs_show_from_the_console_script(built: Pipeline) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert run.run_id in shown.stdout and "libraries  pyarrow" in shown.stdout and "input" in shown.stdout
+
+
+def test_a_negative_limit_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker runs list --limit -1` exits 2 with one line, on every backend, before asking the database."""
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"sqlite:///{tmp_path / 'aker.db'}")
+    reset_settings()
+    assert aker(["runs", "list", "--limit", "-1"]) == 2
+    assert capsys.readouterr().err == "aker runs list: --limit: must be 0 or more, got -1\n"
