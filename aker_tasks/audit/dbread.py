@@ -21,7 +21,16 @@ import orjson
 
 from aker_core.exceptions import AkerError
 
-__all__ = ["EXIT_DATABASE", "EXIT_USAGE", "AuditError", "as_json", "as_text_time", "masked", "query"]
+__all__ = [
+    "EXIT_DATABASE",
+    "EXIT_USAGE",
+    "AuditError",
+    "as_json",
+    "as_text_time",
+    "masked",
+    "query",
+    "require_database",
+]
 
 #: Exit code of a command given a value it cannot use (an unknown run id, bad weights).
 EXIT_USAGE = 2
@@ -56,6 +65,17 @@ def sqlite_file(url: str) -> Path | None:
     return Path(match.group(1)) if match and match.group(1) != ":memory:" else None
 
 
+def require_database(url: str) -> None:
+    """Refuse a SQLite ``url`` whose file does not exist: opening it would create it empty.
+
+    Raises:
+        AuditError: the file does not exist (exit code 3).
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise AuditError(f"database {masked(url)} does not exist (nothing recorded yet, or the file was lost)")
+
+
 def _one_line(error: BaseException) -> str:
     orig = getattr(error, "orig", None)
     lines = str(orig if orig is not None else error).strip().splitlines()
@@ -75,8 +95,7 @@ def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[d
     params = dict(params or {})
     path = sqlite_file(url)
     if path is not None:
-        if not path.is_file():
-            raise AuditError(f"database {shown} does not exist (nothing recorded yet, or the file was lost)")
+        require_database(url)
         bound = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
         # Without a -wal file every committed transaction is in the database file itself: read it
         # as immutable, so SQLite does not create the -wal and -shm files a WAL reader needs (and a

@@ -252,6 +252,7 @@ def trace(as_of: object, msa_id: str, weights: dict[str, Any] | None = None) -> 
             ones, or the date is published with other weights.
         ScoringError: bad ``as_of`` or ``weights``.
         DatabaseConnectionError: the run database cannot answer.
+        AuditError: the run database is a SQLite file that does not exist.
     """
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
@@ -260,12 +261,14 @@ def trace(as_of: object, msa_id: str, weights: dict[str, Any] | None = None) -> 
     from aker_core.dates import parse_as_of
     from aker_data.engine import database_engine
     from aker_data.models import PillarScore
+    from aker_tasks.audit.dbread import require_database
     from aker_tasks.audit.lineage import LineageGraph
     from aker_tasks.identity import parse_weights
 
     day = parse_as_of(as_of)
     expected = parse_weights(weights) if weights is not None else None
     settings = get_settings()
+    require_database(settings.database_url)  # a read: a lost SQLite file must not come back empty
     with Session(database_engine()) as session:
         row = session.scalars(
             select(PillarScore).where(PillarScore.score_as_of == day, PillarScore.msa_id == msa_id)
@@ -444,6 +447,7 @@ def main(args: argparse.Namespace) -> int:
 
     from aker_core.config import get_settings
     from aker_core.exceptions import ConfigError, ScoringError
+    from aker_tasks.audit.dbread import AuditError
     from aker_tasks.audit.lineage import database_problem
 
     try:
@@ -464,6 +468,9 @@ def main(args: argparse.Namespace) -> int:
     except RestoreError as e:
         print(f"aker trace: --restore: {e}", file=sys.stderr)
         return EXIT_RESTORE
+    except AuditError as e:
+        print(f"aker trace: {e}", file=sys.stderr)
+        return e.code
     except SQLAlchemyError as e:
         print(f"aker trace: {database_problem(e, get_settings().database_url)}", file=sys.stderr)
         return EXIT_DATABASE

@@ -201,3 +201,21 @@ def test_a_gc_killed_between_sidecar_and_data_leaves_no_half_valid_target(
     assert len(half) == 1 and not CacheTarget(half[0]).exists()
     collect()
     assert not any(p.exists() for p in old)
+
+
+def test_a_lost_sqlite_database_is_not_recreated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker gc --dry-run` on a SQLite file that does not exist exits 3 saying so, and creates neither file nor folder."""
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    database = tmp_path / "lost" / "aker.db"
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"sqlite:///{database}")
+    reset_settings()
+    assert aker(["gc", "--dry-run"]) == 3
+    assert (
+        capsys.readouterr().err
+        == f"aker gc: database sqlite:///{database} does not exist (nothing recorded yet, or the file was lost)\n"
+    )
+    assert not database.parent.exists()

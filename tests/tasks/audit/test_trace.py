@@ -147,3 +147,21 @@ def test_restore_refuses_a_directory_holding_other_data(pipeline: Pipeline) -> N
     assert done.returncode == 5
     assert done.stderr.count("\n") == 1 and "exists with other content" in done.stderr
     assert sorted(p.name for p in target.iterdir()) == ["market_supply.csv"]
+
+
+def test_a_lost_sqlite_database_is_not_recreated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker trace` on a SQLite file that does not exist exits 3 saying so, and creates neither file nor folder."""
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    database = tmp_path / "lost" / "aker.db"
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"sqlite:///{database}")
+    reset_settings()
+    assert aker(["trace", "--as-of", AS_OF, "--market", MARKET]) == 3
+    assert (
+        capsys.readouterr().err
+        == f"aker trace: database sqlite:///{database} does not exist (nothing recorded yet, or the file was lost)\n"
+    )
+    assert not database.parent.exists()
