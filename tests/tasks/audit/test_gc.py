@@ -206,7 +206,7 @@ def test_a_gc_killed_between_sidecar_and_data_leaves_no_half_valid_target(
 def test_a_lost_sqlite_database_is_not_recreated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`aker gc --dry-run` on a SQLite file that does not exist exits 3 saying so, and creates neither file nor folder."""
+    """`aker gc --dry-run` on a SQLite file that does not exist exits 3 saying so and creates nothing."""
     from aker_core.config import reset_settings
     from aker_tasks.cli import main as aker
 
