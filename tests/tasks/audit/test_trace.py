@@ -165,3 +165,23 @@ def test_a_lost_sqlite_database_is_not_recreated(
         == f"aker trace: database sqlite:///{database} does not exist (nothing recorded yet, or the file was lost)\n"
     )
     assert not database.parent.exists()
+
+
+def test_an_unreachable_database_is_named_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker trace` on a server that does not answer: exit 3, one line naming the database once, no password."""
+    import socket
+
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"postgresql://bob:s3cret@127.0.0.1:{port}/nodb")
+    reset_settings()
+    assert aker(["trace", "--as-of", AS_OF, "--market", MARKET]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("aker trace: ") and err.count("\n") == 1
+    assert err.count(f"127.0.0.1:{port}/nodb") == 1 and "s3cret" not in err
