@@ -347,6 +347,7 @@ def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from aker_core.config import get_settings
+    from aker_core.exceptions import ConfigError
     from aker_tasks.audit.dbread import AuditError
     from aker_tasks.audit.lineage import database_problem
 
@@ -361,6 +362,9 @@ def main(args: argparse.Namespace) -> int:
     except AuditError as e:
         print(f"aker gc: {e}", file=sys.stderr)
         return e.code
+    except ConfigError as e:  # an invalid AKER_* value
+        print(f"aker gc: {e}", file=sys.stderr)
+        return 2
     except SQLAlchemyError as e:
         print(f"aker gc: {database_problem(e, get_settings().database_url)}", file=sys.stderr)
         return EXIT_DATABASE

@@ -219,3 +219,18 @@ def test_a_lost_sqlite_database_is_not_recreated(
         == f"aker gc: database sqlite:///{database} does not exist (nothing recorded yet, or the file was lost)\n"
     )
     assert not database.parent.exists()
+
+
+def test_an_invalid_setting_is_one_line_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker gc` with an invalid AKER_* value names it on stderr, exit 2, no traceback."""
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    monkeypatch.setenv("AKER_GC_KEEP_DAYS", "-5")
+    reset_settings()
+    assert aker(["gc", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aker gc: invalid configuration") and "AKER_GC_KEEP_DAYS" in err
+    assert "Traceback" not in err
