@@ -14,12 +14,15 @@ import sqlite3
 from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
 
 from aker_core.exceptions import AkerError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = [
     "EXIT_DATABASE",
@@ -76,6 +79,20 @@ def require_database(url: str) -> None:
         raise AuditError(f"database {masked(url)} does not exist (nothing recorded yet, or the file was lost)")
 
 
+def engine_for(url: str) -> Engine:
+    """This process's engine on ``url`` (:func:`aker_data.engine.database_engine`).
+
+    Raises:
+        AuditError: the driver the URL names is not installed (SQLAlchemy imports it here).
+    """
+    from aker_data.engine import database_engine
+
+    try:
+        return database_engine(url)
+    except ImportError as e:
+        raise AuditError(f"database {masked(url)}: its driver cannot be loaded ({e})") from None
+
+
 def _one_line(error: BaseException) -> str:
     orig = getattr(error, "orig", None)
     lines = str(orig if orig is not None else error).strip().splitlines()
@@ -111,10 +128,8 @@ def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[d
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from aker_data.engine import database_engine
-
     try:
-        with database_engine(url).connect() as conn:
+        with engine_for(url).connect() as conn:
             result = conn.execute(text(sql), params)
             return [dict(row._mapping) for row in result]
     except SQLAlchemyError as e:

@@ -252,8 +252,7 @@ def collect(*, dry_run: bool = False, keep_days: float | None = None, now: float
 
     from aker_core.config import get_settings
     from aker_core.redact import mask_dsn
-    from aker_data.engine import database_engine
-    from aker_tasks.audit.dbread import require_database
+    from aker_tasks.audit.dbread import engine_for, require_database
     from aker_tasks.audit.lineage import LineageGraph
 
     settings = get_settings()
@@ -261,7 +260,7 @@ def collect(*, dry_run: bool = False, keep_days: float | None = None, now: float
     days = settings.gc_keep_days if keep_days is None else float(keep_days)
     now = time.time() if now is None else now
     cutoff = now - max(days * DAY, MIN_AGE_SECONDS)
-    factory = sessionmaker(bind=database_engine())
+    factory = sessionmaker(bind=engine_for(settings.database_url))
     running = _running(factory, settings.run_abandoned_after)
     if running:
         more = f" and {len(running) - 1} more" if len(running) > 1 else ""

@@ -259,9 +259,8 @@ def trace(as_of: object, msa_id: str, weights: dict[str, Any] | None = None) -> 
 
     from aker_core.config import PILLARS, get_settings
     from aker_core.dates import parse_as_of
-    from aker_data.engine import database_engine
     from aker_data.models import PillarScore
-    from aker_tasks.audit.dbread import require_database
+    from aker_tasks.audit.dbread import engine_for, require_database
     from aker_tasks.audit.lineage import LineageGraph
     from aker_tasks.identity import parse_weights
 
@@ -269,7 +268,7 @@ def trace(as_of: object, msa_id: str, weights: dict[str, Any] | None = None) -> 
     expected = parse_weights(weights) if weights is not None else None
     settings = get_settings()
     require_database(settings.database_url)  # a read: a lost SQLite file must not come back empty
-    with Session(database_engine()) as session:
+    with Session(engine_for(settings.database_url)) as session:
         row = session.scalars(
             select(PillarScore).where(PillarScore.score_as_of == day, PillarScore.msa_id == msa_id)
         ).one_or_none()
