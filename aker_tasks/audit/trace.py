@@ -326,7 +326,8 @@ def restore_sources(found: Trace, directory: Path) -> list[Path]:
 
     Raises:
         RestoreError: a dataset's bytes are gone (not retained, source changed), it was read
-            from the database, or ``directory`` holds a different file of that dataset.
+            from the database, ``directory`` holds a different file of that dataset, or it
+            cannot be written (a file, no permission, a full disk).
     """
     from aker_core.sources.retain import verify_retained
 
@@ -347,19 +348,24 @@ def restore_sources(found: Trace, directory: Path) -> list[Path]:
                 f"cannot restore {src.dataset}: {dest} exists with other content; use an empty directory"
             )
         plan.append((Path(src.bytes_at), dest, src.content_hash))
-    directory.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(directory) and not directory.is_dir():
+        raise RestoreError(f"{directory} exists and is not a directory")
     written = []
-    for origin, dest, recorded in plan:
-        if not dest.exists():
-            tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}")
-            try:
-                shutil.copyfile(origin, tmp)
-                if not verify_retained(tmp, recorded):
-                    raise RestoreError(f"cannot restore {dest.name}: {origin} changed while it was copied")
-                os.replace(tmp, dest)
-            finally:
-                tmp.unlink(missing_ok=True)
-        written.append(dest)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for origin, dest, recorded in plan:
+            if not dest.exists():
+                tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}")
+                try:
+                    shutil.copyfile(origin, tmp)
+                    if not verify_retained(tmp, recorded):
+                        raise RestoreError(f"cannot restore {dest.name}: {origin} changed while it was copied")
+                    os.replace(tmp, dest)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            written.append(dest)
+    except OSError as e:  # DIR is a file, not writable, on a full disk ...: the user's to fix
+        raise RestoreError(f"cannot write into {directory}: {e.strerror or e}") from None
     return written
 
 

@@ -149,6 +149,16 @@ def test_restore_refuses_a_directory_holding_other_data(pipeline: Pipeline) -> N
     assert sorted(p.name for p in target.iterdir()) == ["market_supply.csv"]
 
 
+def test_restore_into_a_path_that_is_a_file_is_one_line(pipeline: Pipeline) -> None:
+    """--restore DIR where DIR is a file (or cannot be made): one line naming it, exit 5, no traceback."""
+    pipeline.luigi()
+    target = pipeline.tmp / "afile"
+    target.write_text("not a directory\n")
+    done = pipeline.aker("trace", "--as-of", AS_OF, "--market", MARKET, "--restore", str(target))
+    assert done.returncode == 5, done.stderr
+    assert done.stderr.startswith("aker trace: --restore: ") and done.stderr.count("\n") == 1
+    assert str(target) in done.stderr and "Traceback" not in done.stderr
+
 def test_a_lost_sqlite_database_is_not_recreated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
