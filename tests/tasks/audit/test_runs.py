@@ -134,3 +134,14 @@ def test_a_negative_limit_is_a_usage_error(
     reset_settings()
     assert aker(["runs", "list", "--limit", "-1"]) == 2
     assert capsys.readouterr().err == "aker runs list: --limit: must be 0 or more, got -1\n"
+
+
+def test_diff_last_compares_two_runs_of_the_same_task(built: Pipeline) -> None:
+    """`runs diff --last FetchSource` pairs the newest fetch with the previous fetch of that dataset, not another."""
+    oldest = list_runs(task="FetchSource", as_of=AS_OF)[-1].task_params["dataset"]
+    source = built.source / f"{oldest}.csv"
+    source.write_text(source.read_text() + "\n")  # other bytes, same rows: only this fetch reruns
+    built.run()
+    diff = diff_last("FetchSource", AS_OF)
+    assert diff.a.task_params["dataset"] == diff.b.task_params["dataset"] == oldest
+    assert [c.name for c in diff.inputs] == [oldest]
