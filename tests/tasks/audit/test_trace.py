@@ -159,6 +159,7 @@ def test_restore_into_a_path_that_is_a_file_is_one_line(pipeline: Pipeline) -> N
     assert done.stderr.startswith("aker trace: --restore: ") and done.stderr.count("\n") == 1
     assert str(target) in done.stderr and "Traceback" not in done.stderr
 
+
 def test_a_lost_sqlite_database_is_not_recreated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
