@@ -27,6 +27,8 @@ Exit codes:
 * 3 -- database error: unreachable, credentials refused, or a migration failed (``aker runs``:
   the run database cannot be read).
 * 4 -- ``aker luigid`` could not start (e.g. the port is in use).
+* 141 -- the reader of the output went away (``aker runs list | head``), as for a process ended by
+  SIGPIPE; nothing is printed.
 
 Errors are one line on stderr without a traceback, and never contain a password.
 Heavy libraries (pyarrow, SQLAlchemy, Alembic) load only inside the subcommand that needs them.
@@ -35,6 +37,7 @@ Heavy libraries (pyarrow, SQLAlchemy, Alembic) load only inside the subcommand t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -252,6 +255,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit code when the output's reader went away (128 + SIGPIPE, what a shell shows for ``git log | head``).
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``aker`` command line.
 
@@ -261,6 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit code (see the module docstring).
     """
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit: a reader that went away fails inside the try
+    except BrokenPipeError:
+        # `aker trace ... | head`: stop quietly. stdout goes to /dev/null so that the interpreter's
+        # own flush at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.command == "show":

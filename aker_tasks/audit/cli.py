@@ -45,7 +45,11 @@ def add_parsers(sub: Any) -> None:
     show.add_argument("--json", action="store_true", help="as JSON")
     diff = actions.add_parser("diff", help="what differs between two runs (or the last two: --last FAMILY --as-of D)")
     diff.add_argument("runs", nargs="*", metavar="RUN", help="two run ids or unique prefixes")
-    diff.add_argument("--last", metavar="FAMILY", help="compare the last two completed runs of this task family")
+    diff.add_argument(
+        "--last",
+        metavar="FAMILY",
+        help="compare the last two completed runs of this task family (the same dataset/pillar/format)",
+    )
     diff.add_argument("--as-of", help="with --last: the as_of")
     diff.add_argument("--json", action="store_true", help="as JSON")
 

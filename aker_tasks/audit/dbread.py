@@ -14,14 +14,26 @@ import sqlite3
 from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
 
 from aker_core.exceptions import AkerError
 
-__all__ = ["EXIT_DATABASE", "EXIT_USAGE", "AuditError", "as_json", "as_text_time", "masked", "query"]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = [
+    "EXIT_DATABASE",
+    "EXIT_USAGE",
+    "AuditError",
+    "as_json",
+    "as_text_time",
+    "masked",
+    "query",
+    "require_database",
+]
 
 #: Exit code of a command given a value it cannot use (an unknown run id, bad weights).
 EXIT_USAGE = 2
@@ -56,6 +68,31 @@ def sqlite_file(url: str) -> Path | None:
     return Path(match.group(1)) if match and match.group(1) != ":memory:" else None
 
 
+def require_database(url: str) -> None:
+    """Refuse a SQLite ``url`` whose file does not exist: opening it would create it empty.
+
+    Raises:
+        AuditError: the file does not exist (exit code 3).
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise AuditError(f"database {masked(url)} does not exist (nothing recorded yet, or the file was lost)")
+
+
+def engine_for(url: str) -> Engine:
+    """This process's engine on ``url`` (:func:`aker_data.engine.database_engine`).
+
+    Raises:
+        AuditError: the driver the URL names is not installed (SQLAlchemy imports it here).
+    """
+    from aker_data.engine import database_engine
+
+    try:
+        return database_engine(url)
+    except ImportError as e:
+        raise AuditError(f"database {masked(url)}: its driver cannot be loaded ({e})") from None
+
+
 def _one_line(error: BaseException) -> str:
     orig = getattr(error, "orig", None)
     lines = str(orig if orig is not None else error).strip().splitlines()
@@ -75,8 +112,7 @@ def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[d
     params = dict(params or {})
     path = sqlite_file(url)
     if path is not None:
-        if not path.is_file():
-            raise AuditError(f"database {shown} does not exist (nothing recorded yet, or the file was lost)")
+        require_database(url)
         bound = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
         # Without a -wal file every committed transaction is in the database file itself: read it
         # as immutable, so SQLite does not create the -wal and -shm files a WAL reader needs (and a
@@ -92,17 +128,17 @@ def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[d
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from aker_data.engine import database_engine
-
     try:
-        with database_engine(url).connect() as conn:
+        with engine_for(url).connect() as conn:
             result = conn.execute(text(sql), params)
             return [dict(row._mapping) for row in result]
     except SQLAlchemyError as e:
-        message = _one_line(e)
+        # Redact the driver's words before naming the database: a DSN without a password is
+        # itself the "secret" redact would mask, leaving "database ***".
+        message = redact(_one_line(e), [url])
         if "database" not in message:  # aker's connection errors already name it (masked)
             message = f"database {shown}: {message}"
-        raise AuditError(redact(message, [url])) from None
+        raise AuditError(message) from None
 
 
 def as_json(value: Any) -> Any:

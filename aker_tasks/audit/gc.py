@@ -246,19 +246,21 @@ def collect(*, dry_run: bool = False, keep_days: float | None = None, now: float
         GcRefused: a run is running, or the database records no publication at all (gc would
             remove every result: probably the wrong database).
         DatabaseConnectionError: the run database cannot answer.
+        AuditError: the run database is a SQLite file that does not exist.
     """
     from sqlalchemy.orm import Session, sessionmaker
 
     from aker_core.config import get_settings
     from aker_core.redact import mask_dsn
-    from aker_data.engine import database_engine
+    from aker_tasks.audit.dbread import engine_for, require_database
     from aker_tasks.audit.lineage import LineageGraph
 
     settings = get_settings()
+    require_database(settings.database_url)  # a lost SQLite file must not come back empty
     days = settings.gc_keep_days if keep_days is None else float(keep_days)
     now = time.time() if now is None else now
     cutoff = now - max(days * DAY, MIN_AGE_SECONDS)
-    factory = sessionmaker(bind=database_engine())
+    factory = sessionmaker(bind=engine_for(settings.database_url))
     running = _running(factory, settings.run_abandoned_after)
     if running:
         more = f" and {len(running) - 1} more" if len(running) > 1 else ""
@@ -344,6 +346,8 @@ def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from aker_core.config import get_settings
+    from aker_core.exceptions import ConfigError
+    from aker_tasks.audit.dbread import AuditError
     from aker_tasks.audit.lineage import database_problem
 
     if args.keep_days is not None and not args.keep_days >= 0:
@@ -354,6 +358,12 @@ def main(args: argparse.Namespace) -> int:
     except GcRefused as e:
         print(f"aker gc: {e}", file=sys.stderr)
         return EXIT_REFUSED
+    except AuditError as e:
+        print(f"aker gc: {e}", file=sys.stderr)
+        return e.code
+    except ConfigError as e:  # an invalid AKER_* value
+        print(f"aker gc: {e}", file=sys.stderr)
+        return 2
     except SQLAlchemyError as e:
         print(f"aker gc: {database_problem(e, get_settings().database_url)}", file=sys.stderr)
         return EXIT_DATABASE

@@ -29,6 +29,8 @@ def database_problem(error: BaseException, url: str) -> str:
     hint = ""
     if "no such table" in first or ("relation" in first and "does not exist" in first):
         hint = " (no aker run was ever recorded there: check AKER_POSTGIS_DSN)"
+    if "://" in first:  # aker's connection errors already name it (masked): once is enough
+        return f"{first}{hint}"
     return f"database {mask_dsn(url)}: {first}{hint}"
 
 

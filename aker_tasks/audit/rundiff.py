@@ -133,7 +133,7 @@ def diff_runs(run_a: str, run_b: str, url: str | None = None) -> RunDiff:
 
 
 def diff_last(task: str, as_of: dt.date | str, url: str | None = None) -> RunDiff:
-    """Compare the last two completed runs of a task family for an as_of (older first).
+    """Compare the last two completed runs of one task of a family for an as_of (older first; see ``last_runs``).
 
     Raises:
         AuditError: fewer than two such runs, or the database cannot be read.

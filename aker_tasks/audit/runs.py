@@ -116,10 +116,12 @@ def list_runs(
         url: the run database (default: the configured one).
 
     Raises:
-        AuditError: the database cannot be read.
+        AuditError: a negative ``limit`` (exit code 2), or the database cannot be read.
     """
     from aker_core.dates import parse_as_of
 
+    if limit is not None and limit < 0:  # SQLite reads LIMIT -1 as "all", PostgreSQL refuses it
+        raise AuditError(f"--limit: must be 0 or more, got {limit}", EXIT_USAGE)
     day = parse_as_of(as_of).isoformat() if as_of is not None else None
     where, params = [], {}
     if task:
@@ -185,13 +187,26 @@ def show_run(run: str, url: str | None = None) -> RunRecord:
     return _record(rows[0], lineage)
 
 
+#: Parameters that vary between runs of one task (the configuration, the weights): two runs that
+#: differ only in them are the same task -- ``FetchSource(markets)`` is not ``FetchSource(market_jobs)``.
+_VARYING_PARAMS = frozenset({"config", "weights"})
+
+
+def _same_task(run: RunRecord) -> dict[str, Any]:
+    return {k: v for k, v in run.task_params.items() if k not in _VARYING_PARAMS}
+
+
 def last_runs(task: str, as_of: dt.date | str, count: int = 2, url: str | None = None) -> list[RunRecord]:
-    """The last ``count`` completed runs of a task family for an as_of, oldest first.
+    """The last completed run of a task family for an as_of and the ones before it of the same task.
+
+    The same task: the same parameters (dataset, pillar, format) except the configuration and
+    weights. Oldest first.
 
     Raises:
         AuditError: fewer than ``count`` such runs (exit code 2), or the database cannot be read.
     """
-    runs = list_runs(as_of=as_of, task=task, limit=count, status="completed", url=url)
+    runs = list_runs(as_of=as_of, task=task, limit=None, status="completed", url=url)
+    runs = [r for r in runs if _same_task(r) == _same_task(runs[0])][:count] if runs else []
     if len(runs) < count:
         raise AuditError(
             f"{len(runs)} completed run(s) of {task} as of {as_of} are recorded; {count} are needed", EXIT_USAGE

@@ -252,21 +252,23 @@ def trace(as_of: object, msa_id: str, weights: dict[str, Any] | None = None) -> 
             ones, or the date is published with other weights.
         ScoringError: bad ``as_of`` or ``weights``.
         DatabaseConnectionError: the run database cannot answer.
+        AuditError: the run database is a SQLite file that does not exist.
     """
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
     from aker_core.config import PILLARS, get_settings
     from aker_core.dates import parse_as_of
-    from aker_data.engine import database_engine
     from aker_data.models import PillarScore
+    from aker_tasks.audit.dbread import engine_for, require_database
     from aker_tasks.audit.lineage import LineageGraph
     from aker_tasks.identity import parse_weights
 
     day = parse_as_of(as_of)
     expected = parse_weights(weights) if weights is not None else None
     settings = get_settings()
-    with Session(database_engine()) as session:
+    require_database(settings.database_url)  # a read: a lost SQLite file must not come back empty
+    with Session(engine_for(settings.database_url)) as session:
         row = session.scalars(
             select(PillarScore).where(PillarScore.score_as_of == day, PillarScore.msa_id == msa_id)
         ).one_or_none()
@@ -324,7 +326,8 @@ def restore_sources(found: Trace, directory: Path) -> list[Path]:
 
     Raises:
         RestoreError: a dataset's bytes are gone (not retained, source changed), it was read
-            from the database, or ``directory`` holds a different file of that dataset.
+            from the database, ``directory`` holds a different file of that dataset, or it
+            cannot be written (a file, no permission, a full disk).
     """
     from aker_core.sources.retain import verify_retained
 
@@ -345,19 +348,24 @@ def restore_sources(found: Trace, directory: Path) -> list[Path]:
                 f"cannot restore {src.dataset}: {dest} exists with other content; use an empty directory"
             )
         plan.append((Path(src.bytes_at), dest, src.content_hash))
-    directory.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(directory) and not directory.is_dir():
+        raise RestoreError(f"{directory} exists and is not a directory")
     written = []
-    for origin, dest, recorded in plan:
-        if not dest.exists():
-            tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}")
-            try:
-                shutil.copyfile(origin, tmp)
-                if not verify_retained(tmp, recorded):
-                    raise RestoreError(f"cannot restore {dest.name}: {origin} changed while it was copied")
-                os.replace(tmp, dest)
-            finally:
-                tmp.unlink(missing_ok=True)
-        written.append(dest)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for origin, dest, recorded in plan:
+            if not dest.exists():
+                tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}")
+                try:
+                    shutil.copyfile(origin, tmp)
+                    if not verify_retained(tmp, recorded):
+                        raise RestoreError(f"cannot restore {dest.name}: {origin} changed while it was copied")
+                    os.replace(tmp, dest)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            written.append(dest)
+    except OSError as e:  # DIR is a file, not writable, on a full disk ...: the user's to fix
+        raise RestoreError(f"cannot write into {directory}: {e.strerror or e}") from None
     return written
 
 
@@ -444,6 +452,7 @@ def main(args: argparse.Namespace) -> int:
 
     from aker_core.config import get_settings
     from aker_core.exceptions import ConfigError, ScoringError
+    from aker_tasks.audit.dbread import AuditError
     from aker_tasks.audit.lineage import database_problem
 
     try:
@@ -464,6 +473,9 @@ def main(args: argparse.Namespace) -> int:
     except RestoreError as e:
         print(f"aker trace: --restore: {e}", file=sys.stderr)
         return EXIT_RESTORE
+    except AuditError as e:
+        print(f"aker trace: {e}", file=sys.stderr)
+        return e.code
     except SQLAlchemyError as e:
         print(f"aker trace: {database_problem(e, get_settings().database_url)}", file=sys.stderr)
         return EXIT_DATABASE

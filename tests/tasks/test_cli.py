@@ -155,3 +155,17 @@ def test_graph_under_real_luigid(source_dir: Path, tmp_path: Path) -> None:
     finally:
         luigid.terminate()
         luigid.wait(timeout=10)
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(source_dir: Path, tmp_path: Path) -> None:
+    """`aker ... | head`: a closed output pipe ends aker quietly, exit 141 (as SIGPIPE would), nothing on stderr."""
+    aker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "aker"), "config"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path, source_dir),
+    )
+    assert aker.stdout is not None
+    aker.stdout.close()  # the reader is gone before aker writes its first line
+    _, err = aker.communicate(timeout=60)
+    assert (aker.returncode, err.decode()) == (141, "")

@@ -201,3 +201,54 @@ def test_a_gc_killed_between_sidecar_and_data_leaves_no_half_valid_target(
     assert len(half) == 1 and not CacheTarget(half[0]).exists()
     collect()
     assert not any(p.exists() for p in old)
+
+
+def test_a_lost_sqlite_database_is_not_recreated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker gc --dry-run` on a SQLite file that does not exist exits 3 saying so and creates nothing."""
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    database = tmp_path / "lost" / "aker.db"
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"sqlite:///{database}")
+    reset_settings()
+    assert aker(["gc", "--dry-run"]) == 3
+    assert (
+        capsys.readouterr().err
+        == f"aker gc: database sqlite:///{database} does not exist (nothing recorded yet, or the file was lost)\n"
+    )
+    assert not database.parent.exists()
+
+
+def test_an_invalid_setting_is_one_line_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker gc` with an invalid AKER_* value names it on stderr, exit 2, no traceback."""
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    monkeypatch.setenv("AKER_GC_KEEP_DAYS", "-5")
+    reset_settings()
+    assert aker(["gc", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aker gc: invalid configuration") and "AKER_GC_KEEP_DAYS" in err
+    assert "Traceback" not in err
+
+
+def test_a_driver_that_is_not_installed_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker gc` on a DSN whose driver is not installed: exit 3, one line, no password, no traceback."""
+    import importlib.util
+
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    if importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("MySQLdb is installed here")
+    monkeypatch.setenv("AKER_POSTGIS_DSN", "mysql://bob:s3cret@db.invalid/aker")
+    reset_settings()
+    assert aker(["gc", "--dry-run"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("aker gc: database mysql://bob") and err.count("\n") == 1 and "s3cret" not in err

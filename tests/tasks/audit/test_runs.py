@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import orjson
 import pytest
 
+from aker_core.config import reset_settings
 from aker_tasks.audit import AuditError, diff_runs, list_runs, show_run
 from aker_tasks.audit.rundiff import diff_last
 from aker_tasks.cli import main as aker
@@ -122,3 +124,24 @@ def test_cli_runs_show_from_the_console_script(built: Pipeline) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert run.run_id in shown.stdout and "libraries  pyarrow" in shown.stdout and "input" in shown.stdout
+
+
+def test_a_negative_limit_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker runs list --limit -1` exits 2 with one line, on every backend, before asking the database."""
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"sqlite:///{tmp_path / 'aker.db'}")
+    reset_settings()
+    assert aker(["runs", "list", "--limit", "-1"]) == 2
+    assert capsys.readouterr().err == "aker runs list: --limit: must be 0 or more, got -1\n"
+
+
+def test_diff_last_compares_two_runs_of_the_same_task(built: Pipeline) -> None:
+    """`runs diff --last FetchSource` pairs the newest fetch with the previous fetch of that dataset, not another."""
+    oldest = list_runs(task="FetchSource", as_of=AS_OF)[-1].task_params["dataset"]
+    source = built.source / f"{oldest}.csv"
+    source.write_text(source.read_text() + "\n")  # other bytes, same rows: only this fetch reruns
+    built.run()
+    diff = diff_last("FetchSource", AS_OF)
+    assert diff.a.task_params["dataset"] == diff.b.task_params["dataset"] == oldest
+    assert [c.name for c in diff.inputs] == [oldest]

@@ -102,7 +102,7 @@ def test_unknown_market_and_unpublished_date_are_one_line_errors(pipeline: Pipel
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     elsewhere = pipeline.aker("trace", "--as-of", AS_OF, "--market", MARKET, AKER_POSTGIS_DSN="sqlite:///empty.db")
     assert elsewhere.returncode == 3 and elsewhere.stderr.count("\n") == 1
-    assert "no aker run was ever recorded there" in elsewhere.stderr
+    assert "does not exist" in elsewhere.stderr and not (pipeline.tmp / "empty.db").exists()
     with pytest.raises(TraceError, match="other weights"):
         trace(AS_OF, MARKET, {"supply": 1, "jobs": 0, "urban": 0, "outdoor": 0})
 
@@ -147,3 +147,70 @@ def test_restore_refuses_a_directory_holding_other_data(pipeline: Pipeline) -> N
     assert done.returncode == 5
     assert done.stderr.count("\n") == 1 and "exists with other content" in done.stderr
     assert sorted(p.name for p in target.iterdir()) == ["market_supply.csv"]
+
+
+def test_restore_into_a_path_that_is_a_file_is_one_line(pipeline: Pipeline) -> None:
+    """--restore DIR where DIR is a file (or cannot be made): one line naming it, exit 5, no traceback."""
+    pipeline.luigi()
+    target = pipeline.tmp / "afile"
+    target.write_text("not a directory\n")
+    done = pipeline.aker("trace", "--as-of", AS_OF, "--market", MARKET, "--restore", str(target))
+    assert done.returncode == 5, done.stderr
+    assert done.stderr.startswith("aker trace: --restore: ") and done.stderr.count("\n") == 1
+    assert str(target) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_lost_sqlite_database_is_not_recreated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker trace` on a SQLite file that does not exist exits 3 saying so, and creates neither file nor folder."""
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    database = tmp_path / "lost" / "aker.db"
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"sqlite:///{database}")
+    reset_settings()
+    assert aker(["trace", "--as-of", AS_OF, "--market", MARKET]) == 3
+    assert (
+        capsys.readouterr().err
+        == f"aker trace: database sqlite:///{database} does not exist (nothing recorded yet, or the file was lost)\n"
+    )
+    assert not database.parent.exists()
+
+
+def test_an_unreachable_database_is_named_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker trace` on a server that does not answer: exit 3, one line naming the database once, no password."""
+    import socket
+
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("AKER_POSTGIS_DSN", f"postgresql://bob:s3cret@127.0.0.1:{port}/nodb")
+    reset_settings()
+    assert aker(["trace", "--as-of", AS_OF, "--market", MARKET]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("aker trace: ") and err.count("\n") == 1
+    assert err.count(f"127.0.0.1:{port}/nodb") == 1 and "s3cret" not in err
+
+
+def test_a_driver_that_is_not_installed_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aker trace` on a DSN whose driver is not installed: exit 3, one line, no password, no traceback."""
+    import importlib.util
+
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    if importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("MySQLdb is installed here")
+    monkeypatch.setenv("AKER_POSTGIS_DSN", "mysql://bob:s3cret@db.invalid/aker")
+    reset_settings()
+    assert aker(["trace", "--as-of", AS_OF, "--market", MARKET]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("aker trace: database mysql://bob") and err.count("\n") == 1 and "s3cret" not in err

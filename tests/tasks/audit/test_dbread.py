@@ -1,0 +1,30 @@
+"""Read-only database questions of the audit commands: their error lines."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from aker_tasks.audit.dbread import AuditError, query
+
+
+@pytest.mark.postgres
+def test_an_error_on_a_passwordless_dsn_names_the_database(postgres_url: str) -> None:
+    """A DSN without a password is not itself masked away: the line names host and database."""
+    with pytest.raises(AuditError) as error:
+        query(postgres_url, "SELECT * FROM runs")  # an empty schema: no aker tables
+    message = str(error.value)
+    assert "***" not in message
+    assert "127.0.0.1" in message and 'relation "runs" does not exist' in message
+
+
+def test_a_driver_that_is_not_installed_is_one_line() -> None:
+    """A DSN whose driver cannot be imported is an AuditError naming the database, not an ImportError."""
+    if importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("MySQLdb is installed here")
+    with pytest.raises(AuditError) as error:
+        query("mysql://bob:s3cret@db.invalid/aker", "SELECT 1")
+    assert error.value.code == 3
+    message = str(error.value)
+    assert message.startswith("database mysql://bob@db.invalid/aker: ") and "MySQLdb" in message
