@@ -8,6 +8,8 @@ Subcommands:
   embedded SQLite file) to the head revision; ``aker db current`` prints its revision.
 * ``aker show --as-of YYYY-MM-DD [...]`` -- the built targets and top markets
   (the same as ``python -m aker_tasks.show``).
+* ``aker export --as-of YYYY-MM-DD [--format csv] | --describe`` -- build or reuse the export
+  and print its stable path, or the data dictionary (:mod:`aker_tasks.exports.command`).
 * ``aker luigid [--port 8082] [--address 127.0.0.1] [--background] [--logdir DIR]
   [--state-path P]`` -- Luigi's central scheduler with aker's defaults and task history
   (``<cache>/luigid/history.db``, browsable at ``/history``).
@@ -232,6 +234,7 @@ def _parser() -> argparse.ArgumentParser:
 
     # Its options belong to aker_tasks.show: passed on untouched (see main).
     sub.add_parser("show", add_help=False, help="the built targets and top markets (--as-of YYYY-MM-DD)")
+    sub.add_parser("export", add_help=False, help="the stable export file of an as_of, or --describe its columns")
 
     luigid = sub.add_parser("luigid", help="run Luigi's central scheduler with aker's configuration")
     luigid.add_argument("--port", type=int, default=8082, help="listening port (default 8082)")
@@ -255,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.command == "show":
         return _cmd_show(extra)
+    if args.command == "export":
+        from aker_tasks.exports.command import main as export_main
+
+        return export_main(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid}

@@ -1,16 +1,32 @@
-"""ExportScores: the user-facing file of a published composite (csv, parquet or jsonl)."""
+"""ExportScores: the user-facing file of a published composite (csv, parquet or jsonl).
+
+Two copies of one file: the content-addressed target under the cache (the history, with its
+sidecar) and the *stable* path ``AKER_EXPORT_DIR/<as_of>/scores[.<variant>].<ext>``
+(:mod:`aker_tasks.exports.stable`), replaced atomically by each run, where people look.
+
+The export shows more than the composite: the publishing run's id, and ``rank_change`` against
+the previous publication in the database (:mod:`aker_tasks.exports.previous`). Both are database
+state, not files, so they enter the target's *cache key* beside the composite's content hash
+(:meth:`ExportScores.key_parts`): republishing this date, or publishing an earlier date with the
+same weights, gives a new key and a new export, while a rerun with nothing changed finds its
+target. They are deliberately not part of the ``config`` fingerprint (the task id): that names
+the graph's configuration, sources and code; luigid re-runs a task that was done once the
+worker finds it incomplete again, which a changed key makes it.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import luigi
 
-from aker_tasks.base import AkerTask
+from aker_tasks.base import AkerTask, logger
+from aker_tasks.exports.formats import CONTENT_TYPES
 from aker_tasks.identity import AsOfParameter
-from aker_tasks.publication import PublishScores
+from aker_tasks.publication import PublishedScores, PublishScores
 from aker_tasks.score import ComposeScores, WeightedTask
-from aker_tasks.targets import PARQUET, CacheTarget, atomic_path
+from aker_tasks.targets import CacheTarget, atomic_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -19,45 +35,19 @@ if TYPE_CHECKING:
 
 __all__ = ["CONTENT_TYPES", "ExportScores"]
 
-CONTENT_TYPES: dict[str, str] = {
-    "csv": "text/csv",
-    "parquet": PARQUET,
-    "jsonl": "application/jsonl",
-}
-
-
-def _write(table: pa.Table, fmt: str, path: str) -> None:
-    if fmt == "csv":
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(table, path)
-    elif fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, path, compression="zstd", compression_level=1, use_dictionary=False)
-    else:
-        import orjson
-
-        # Column-wise to Python lists, then one orjson call per row: no per-row Arrow access.
-        columns = {name: table[name].to_pylist() for name in table.column_names}
-        with open(path, "wb") as f:
-            for i in range(table.num_rows):
-                f.write(orjson.dumps({k: v[i] for k, v in columns.items()}, option=orjson.OPT_NAIVE_UTC))
-                f.write(b"\n")
-
 
 class ExportScores(WeightedTask):
-    """Export the composite scores of an as_of in a user-facing format, once they are published.
+    """Export the scores of an as_of in a user-facing format, once they are published.
 
-    Complete only when its file exists *and* the database holds the same scores: an export never
-    stands beside a database that says something else (e.g. after a run with other weights, or
-    after the database was lost, the next ExportScores republishes).
+    Complete when its target exists for the current composite *and* publications (see the
+    module docstring) and the stable file holds exactly the target's bytes: a stable file that
+    was deleted or edited is written again by the next run; the cached target is reused.
     """
 
     as_of = AsOfParameter(description="As-of date of the scores to export.")
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
 
-    code_modules: ClassVar[tuple[str, ...]] = ("aker_tasks.export",)
+    code_modules: ClassVar[tuple[str, ...]] = ("aker_tasks.export", "aker_tasks.exports")
 
     @property
     def content_type(self) -> str:  # type: ignore[override]
@@ -74,8 +64,8 @@ class ExportScores(WeightedTask):
         return "scores"
 
     def runtime_modules(self) -> tuple[str, ...]:
-        """``pyarrow.csv`` for CSV exports."""
-        return ("pyarrow.csv",) if self.format == "csv" else ()
+        """The export table's modules, and ``pyarrow.csv`` for CSV exports."""
+        return ("aker_tasks.exports.table", *(("pyarrow.csv",) if self.format == "csv" else ()))
 
     def requires(self) -> dict[str, AkerTask]:
         """The composite to export, and its publication."""
@@ -84,16 +74,132 @@ class ExportScores(WeightedTask):
             "published": PublishScores(as_of=self.as_of, weights=self.weights, config=self.config),
         }
 
+    # --- identity -------------------------------------------------------------------------
+    def stable_path(self) -> Path:
+        """Where the stable copy of this export lives (see :mod:`aker_tasks.exports.stable`)."""
+        from aker_tasks.exports.stable import stable_path
+
+        settings = self.settings
+        assert settings.export_dir is not None  # filled in by Settings
+        return stable_path(
+            settings.export_dir, self.as_of, self.weights_used(), settings.weights.normalised(), self.extension
+        )
+
+    def publications(self) -> dict[str, Any] | None:
+        """The database state the export shows, or ``None`` while this composite is not published.
+
+        Returns:
+            ``current``: the publishing run and publication id; ``previous``: the previous
+            publication with these weights (:func:`~aker_tasks.exports.previous.previous_publication`)
+            or ``None``.
+        """
+        from aker_tasks.exports.previous import previous_publication
+
+        published = self.requires()["published"].output()
+        if not isinstance(published, PublishedScores):
+            return None
+        run_id = published.publisher()
+        if run_id is None:
+            return None
+        previous = previous_publication(self.settings.database_url, self.as_of, self.weights_used())
+        return {"current": {"run_id": run_id, "publication": published.publication}, "previous": previous}
+
+    def key_parts(self) -> dict[str, Any] | None:
+        """The composite's key parts plus :meth:`publications` (``None`` until published)."""
+        parts = super().key_parts()
+        if parts is None:
+            return None
+        publications = self.publications()
+        if publications is None:
+            return None
+        return {**parts, "publications": publications}
+
     def complete(self) -> bool:
-        """The export file exists and the database holds the scores it shows."""
-        return super().complete() and self.requires()["published"].complete()
+        """The target exists for the current publications and the stable file is a copy of it."""
+        if not super().complete():
+            return False
+        try:
+            from aker_tasks.exports.stable import is_current
+
+            return is_current(self.stable_path(), self.target().content_hash())
+        except Exception:  # a pure question: an unreadable sidecar means "run and rebuild it"
+            logger.debug("%s: stable export check failed; the task will run", self.task_id, exc_info=True)
+            return False
+
+    # --- execution ------------------------------------------------------------------------
+    def table(self) -> pa.Table:
+        """The export table of the published composite (:func:`~aker_tasks.exports.table.export_table`).
+
+        Raises:
+            DataValidationError: the database no longer publishes this composite.
+        """
+        from aker_core.exceptions import DataValidationError
+        from aker_tasks.exports.previous import previous_ranks
+        from aker_tasks.exports.table import export_table
+        from aker_tasks.io import read_parquet
+
+        publications = self.publications()
+        if publications is None:
+            raise DataValidationError(
+                f"as of {self.as_of}: the database no longer publishes these scores (a run with other weights "
+                "replaced them while this export ran?); run ScoreMarkets again"
+            )
+        composite = read_parquet(self.requires()["scores"].target())
+        _, previous = previous_ranks(self.settings.database_url, self.as_of, self.weights_used())
+        return export_table(
+            composite,
+            as_of=self.as_of,
+            weights=self.weights_used(),
+            run_id=str(publications["current"]["run_id"]),
+            previous_ranks=previous,
+        )
+
+    def log_inputs(self, run: RunContext) -> None:
+        """The composite (a file), and the publications read from the database."""
+        super().log_inputs(run)
+        publications = self.publications() or {}
+        current, previous = publications.get("current"), publications.get("previous")
+        for day, held in ((self.as_of.isoformat(), current), ((previous or {}).get("as_of"), previous)):
+            if held:
+                run.log_lineage(
+                    table="pillar_scores",
+                    source="database",
+                    url=f"pillar_scores?score_as_of={day}",
+                    fetched_at=None,
+                    hash=held.get("publication"),
+                    rows=held.get("rows"),
+                )
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
-        """Write the export atomically through the target's temporary path."""
-        from aker_tasks.io import read_parquet, schema_doc
+        """Write the export atomically through the target's temporary path.
 
-        table = read_parquet(self.requires()["scores"].target())
+        Raises:
+            DataValidationError: a publication changed while the export was written (its file
+                would show another state than its key says); the next run writes the new one.
+        """
+        from aker_core.exceptions import DataValidationError
+        from aker_tasks.exports.formats import write_export
+        from aker_tasks.io import schema_doc
+
+        table = self.table()
         self.report(f"writing {table.num_rows} markets as {self.format}", percent=30)
         with atomic_path(target, replace_different=True) as tmp:
-            _write(table, str(self.format), tmp)
+            write_export(table, str(self.format), tmp)
+        after = self.key_parts()
+        if after is None or self._target_for(after).path != target.path:
+            Path(target.path).unlink(missing_ok=True)
+            raise DataValidationError(
+                f"as of {self.as_of}: scores were published while this export was written; run it again"
+            )
         return {"rows": table.num_rows, "schema": schema_doc(table.schema)}
+
+    def run(self) -> None:
+        """Build the target (unless cached), then make the stable file a copy of it."""
+        from aker_tasks.exports.stable import is_current, replace_atomically
+
+        super().run()
+        target = self.target()
+        dest = self.stable_path()
+        if not is_current(dest, target.content_hash()):
+            replace_atomically(Path(target.path), dest)
+            logger.info("%s: stable export %s", self.task_id, dest)

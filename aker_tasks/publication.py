@@ -116,6 +116,11 @@ class PublishedScores(luigi.Target):
         """Whether the database holds this publication (an unreachable database: no)."""
         return _is_published(_read_state(self.url, self.as_of), self.publication, self.rows)
 
+    def publisher(self) -> str | None:
+        """The run that published it, or ``None`` when the database does not hold this publication."""
+        state = _read_state(self.url, self.as_of)
+        return str(state[2]) if state and state[2] and _is_published(state, self.publication, self.rows) else None
+
     def __repr__(self) -> str:
         return f"PublishedScores(as_of={self.as_of}, publication={self.publication}, rows={self.rows})"
 

@@ -2,7 +2,8 @@
 
 It resolves the same content-addressed targets Luigi would, so the paths it prints match the
 current sources, code and settings, names the weights it displays, and says whether the
-database publishes exactly these scores (and, if not, what it holds instead).
+database publishes exactly these scores (and, if not, what it holds instead). Exports are named
+by their stable path (``AKER_EXPORT_DIR/<as_of>/scores.<ext>``), marked when they show other scores.
 """
 
 from __future__ import annotations
@@ -80,10 +81,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     meta = scores.sidecar()
     print(f"scores     {scores.path}  ({meta['rows']} markets, run {meta['run_id']})")
+    exports = 0
     for fmt in CONTENT_TYPES:
-        export = ExportScores(as_of=args.as_of, format=fmt, weights=args.weights).output()
-        if isinstance(export, CacheTarget) and export.exists():
-            print(f"export     {export.path}")
+        # The stable path people open (the content-addressed copy stays in the cache).
+        export = ExportScores(as_of=args.as_of, format=fmt, weights=args.weights)
+        stable = export.stable_path()
+        if stable.exists():
+            exports += 1
+            stale = "" if export.complete() else "  (not these scores: rerun ScoreMarkets or `aker export`)"
+            print(f"export     {stable}{stale}")
+    if not exports:
+        print(f"export     none yet: `aker export --as-of {args.as_of}` writes {export.stable_path().parent}/")
     published = PublishScores(as_of=args.as_of, weights=args.weights).output()
     current = isinstance(published, PublishedScores) and published.exists()
     try:

@@ -1,0 +1,50 @@
+"""Writing an export table as CSV, parquet or JSON lines (one schema, three encodings).
+
+CSV rounds the scores to :data:`~aker_tasks.exports.table.CSV_DECIMALS`; parquet and JSON lines
+keep full float64 precision. Dates are ISO ``YYYY-MM-DD`` in CSV and JSON lines, ``date32`` in
+parquet; a null is an empty CSV field, JSON ``null`` and a parquet null. Every writer is
+deterministic: the same table gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aker_tasks.targets import PARQUET
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["CONTENT_TYPES", "write_export"]
+
+#: Export format (= file extension) -> content type.
+CONTENT_TYPES: dict[str, str] = {
+    "csv": "text/csv",
+    "parquet": PARQUET,
+    "jsonl": "application/jsonl",
+}
+
+
+def write_export(table: pa.Table, fmt: str, path: str) -> None:
+    """Write ``table`` to ``path`` in ``fmt`` (one of :data:`CONTENT_TYPES`)."""
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        from aker_tasks.exports.table import round_for_csv
+
+        pacsv.write_csv(round_for_csv(table), path)
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path, compression="zstd", compression_level=1, use_dictionary=False)
+    elif fmt == "jsonl":
+        import orjson
+
+        # Column-wise to Python lists, then one orjson call per row: no per-row Arrow access.
+        columns = {name: table[name].to_pylist() for name in table.column_names}
+        with open(path, "wb") as f:
+            for i in range(table.num_rows):
+                f.write(orjson.dumps({k: v[i] for k, v in columns.items()}))
+                f.write(b"\n")
+    else:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(CONTENT_TYPES)}")
