@@ -86,22 +86,26 @@ class ExportScores(WeightedTask):
         )
 
     def publications(self) -> dict[str, Any] | None:
-        """The database state the export shows, or ``None`` while this composite is not published.
+        """The database state the export shows, or ``None`` while this composite was never published.
 
         Returns:
-            ``current``: the publishing run and publication id; ``previous``: the previous
-            publication with these weights (:func:`~aker_tasks.exports.previous.previous_publication`)
-            or ``None``.
+            ``current``: the run that published this composite and the publication id;
+            ``previous``: the previous publication with these weights
+            (:func:`~aker_tasks.exports.previous.previous_publication`) or ``None``.
         """
-        from aker_tasks.exports.previous import previous_publication
+        from aker_tasks.exports.previous import last_publisher, previous_publication
 
         published = self.requires()["published"].output()
         if not isinstance(published, PublishedScores):
             return None
-        run_id = published.publisher()
+        url = self.settings.database_url
+        # The writer of the date's rows; if another run (other weights) has replaced them since,
+        # as concurrent runs may, the run that last published these scores: the export of
+        # what this task's graph computed still succeeds and names its publisher.
+        run_id = published.publisher() or last_publisher(url, published.publication)
         if run_id is None:
             return None
-        previous = previous_publication(self.settings.database_url, self.as_of, self.weights_used())
+        previous = previous_publication(url, self.as_of, self.weights_used())
         return {"current": {"run_id": run_id, "publication": published.publication}, "previous": previous}
 
     def key_parts(self) -> dict[str, Any] | None:
@@ -115,12 +119,14 @@ class ExportScores(WeightedTask):
         return {**parts, "publications": publications}
 
     def complete(self) -> bool:
-        """The target exists for the current publications and the stable file is a copy of it."""
+        """The target exists, the database publishes its scores and the stable file is a copy of it."""
         if not super().complete():
             return False
         try:
             from aker_tasks.exports.stable import is_current
 
+            if not self.requires()["published"].complete():
+                return False
             return is_current(self.stable_path(), self.target().content_hash())
         except Exception:  # a pure question: an unreadable sidecar means "run and rebuild it"
             logger.debug("%s: stable export check failed; the task will run", self.task_id, exc_info=True)
@@ -141,8 +147,8 @@ class ExportScores(WeightedTask):
         publications = self.publications()
         if publications is None:
             raise DataValidationError(
-                f"as of {self.as_of}: the database no longer publishes these scores (a run with other weights "
-                "replaced them while this export ran?); run ScoreMarkets again"
+                f"as of {self.as_of}: the database holds no publication of these scores (was it emptied while "
+                "this export ran?); run ScoreMarkets again"
             )
         composite = read_parquet(self.requires()["scores"].target())
         _, previous = previous_ranks(self.settings.database_url, self.as_of, self.weights_used())

@@ -1,6 +1,10 @@
-"""The previous publication an export's ``rank_change`` is measured against, read from the database.
+"""The publications an export shows, read from the database: its own and the previous one.
 
-"Previous" is the latest as_of *before* the export's that the database publishes with the *same*
+An export names the run that published its scores (:func:`last_publisher` when the date has
+since been republished with other weights). Its ``rank_change`` is measured against the
+*previous* publication:
+
+the latest as_of *before* the export's that the database publishes with the *same*
 weights: a date published with other weights is skipped (its ranks answer another question), and
 so is any later date. A date holds one publication (see :mod:`aker_tasks.publication`), so the
 weights of its first row (by ``msa_id``) are the date's; only rows carrying exactly these weights
@@ -30,7 +34,7 @@ from aker_tasks.publication import _plain_sqlite_file
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PREVIOUS_CTE", "previous_publication", "previous_ranks", "stored_weights"]
+__all__ = ["PREVIOUS_CTE", "last_publisher", "previous_publication", "previous_ranks", "stored_weights"]
 
 #: The latest date before ``:day`` whose publication carries the weights ``:weights`` (JSON text).
 PREVIOUS_CTE = """
@@ -86,8 +90,8 @@ def stored_weights(weights: Mapping[str, float]) -> str:
     return json.dumps(Weights.model_validate(dict(weights)).normalised())
 
 
-def _query(url: str, sql: str, day: dt.date, weights: str) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` with ``:day`` and ``:weights`` bound.
+def _query(url: str, sql: str, params: dict[str, dt.date | str]) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` with ``params`` bound (dates as dates on PostgreSQL, ISO text on SQLite).
 
     Raises:
         sqlite3.Error / sqlalchemy.exc.SQLAlchemyError: the database cannot answer.
@@ -95,15 +99,33 @@ def _query(url: str, sql: str, day: dt.date, weights: str) -> list[tuple[Any, ..
     sqlite_file = _plain_sqlite_file(url)
     if sqlite_file is not None:
         # Read-only: a missing file is not created. SQLAlchemy stores SQLite dates as ISO text.
+        plain = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
         with closing(sqlite3.connect(f"file:{quote(str(sqlite_file))}?mode=ro", uri=True, timeout=30)) as conn:
-            return [tuple(r) for r in conn.execute(sql, {"day": day.isoformat(), "weights": weights}).fetchall()]
+            return [tuple(r) for r in conn.execute(sql, plain).fetchall()]
     from sqlalchemy import Date, String, bindparam, text
 
     from aker_tasks.database import database_engine
 
-    statement = text(sql).bindparams(bindparam("day", value=day, type_=Date), bindparam("weights", value=weights, type_=String))
+    binds = [bindparam(k, value=v, type_=Date if isinstance(v, dt.date) else String) for k, v in params.items()]
     with database_engine(url).connect() as conn:
-        return [tuple(r) for r in conn.execute(statement).all()]
+        return [tuple(r) for r in conn.execute(text(sql).bindparams(*binds)).all()]
+
+
+#: The latest completed PublishScores run that recorded a publication id (its ``output_hash``).
+PUBLISHER_SQL = (
+    "SELECT run_id FROM runs WHERE output_hash = :publication AND status = 'completed' "
+    "AND task_family = 'PublishScores' ORDER BY finished_at DESC, run_id DESC LIMIT 1"
+)
+
+
+def last_publisher(url: str, publication: str) -> str | None:
+    """The run that last published ``publication`` (a publication id), even if since replaced.
+
+    Raises:
+        sqlite3.Error / sqlalchemy.exc.SQLAlchemyError: the database cannot answer.
+    """
+    rows = _query(url, PUBLISHER_SQL, {"publication": publication})
+    return str(rows[0][0]) if rows else None
 
 
 def _date(value: Any) -> dt.date:
@@ -120,7 +142,7 @@ def previous_publication(url: str, as_of: dt.date, weights: Mapping[str, float])
     Raises:
         sqlite3.Error / sqlalchemy.exc.SQLAlchemyError: the database cannot answer.
     """
-    rows = _query(url, IDENTITY_SQL, as_of, stored_weights(weights))
+    rows = _query(url, IDENTITY_SQL, {"day": as_of, "weights": stored_weights(weights)})
     if not rows:
         return None
     day, n, first_run, last_run, publication = rows[0]
@@ -141,7 +163,7 @@ def previous_ranks(url: str, as_of: dt.date, weights: Mapping[str, float]) -> tu
     """
     import pyarrow as pa
 
-    rows = _query(url, RANKS_SQL, as_of, stored_weights(weights))
+    rows = _query(url, RANKS_SQL, {"day": as_of, "weights": stored_weights(weights)})
     if not rows:
         return None, None
     day = _date(rows[0][0])
