@@ -64,8 +64,8 @@ class ExportScores(WeightedTask):
         return "scores"
 
     def runtime_modules(self) -> tuple[str, ...]:
-        """The export table's modules, and ``pyarrow.csv`` for CSV exports."""
-        return ("aker_tasks.exports.table", *(("pyarrow.csv",) if self.format == "csv" else ()))
+        """``pyarrow.csv`` for CSV exports."""
+        return ("pyarrow.csv",) if self.format == "csv" else ()
 
     def requires(self) -> dict[str, AkerTask]:
         """The composite to export, and its publication."""

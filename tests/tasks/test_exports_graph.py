@@ -40,7 +40,10 @@ def _read(path: Path, fmt: str) -> pa.Table:
     assert all(list(r) == EXPORT_SCHEMA.names for r in rows)
     loose = pa.schema([f.with_nullable(True) for f in EXPORT_SCHEMA])
     return pa.Table.from_pylist(
-        [{**r, **{k: dt.date.fromisoformat(v) for k, v in r.items() if k.endswith(("as_of", "_vintage")) and v}} for r in rows],
+        [
+            {**r, **{k: dt.date.fromisoformat(v) for k, v in r.items() if k.endswith(("as_of", "_vintage")) and v}}
+            for r in rows
+        ],
         schema=loose,
     )
 
@@ -75,7 +78,6 @@ def test_every_format_has_the_schema_and_the_same_rows(source_dir: Path, run_db:
     assert parquet.num_rows == 43 and parquet["rank"].to_pylist()[0] == 1
     assert set(parquet["as_of"].to_pylist()) == {AS_OF}
     assert set(parquet["jobs_vintage"].drop_null().to_pylist()) <= {dt.date(2023, 6, 30), dt.date(2024, 3, 31)}
-
 
 
 def test_rank_change_against_the_latest_earlier_publication_with_the_same_weights(

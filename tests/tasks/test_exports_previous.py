@@ -33,7 +33,9 @@ def _publish(engine: Engine, day: dt.date, scores: dict[str, float | None], weig
 
 def _ranks(url: str, day: dt.date, weights: dict[str, float]) -> tuple[dt.date | None, dict[str, int]]:
     found, table = previous_ranks(url, day, weights)
-    return found, ({} if table is None else dict(zip(table["msa_id"].to_pylist(), table["rank"].to_pylist())))
+    return found, (
+        {} if table is None else dict(zip(table["msa_id"].to_pylist(), table["rank"].to_pylist(), strict=True))
+    )
 
 
 def test_no_earlier_publication(engine: Engine, db_url: str) -> None:
