@@ -25,6 +25,19 @@ CONTENT_TYPES: dict[str, str] = {
 }
 
 
+def _iso_dates(column: pa.ChunkedArray) -> list[str | None]:
+    """A date column as ISO strings (None for null), formatting each distinct date once.
+
+    A column holds a handful of dates (an as_of, a few vintages); building and encoding a date
+    object per row took 5 s of 5.4 s for 100k markets, and Arrow's own cast to text 2 s.
+    """
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    texts = [None if d is None else d.isoformat() for d in encoded.dictionary.to_pylist()]
+    return [None if i is None else texts[i] for i in encoded.indices.to_pylist()]
+
+
 def write_export(table: pa.Table, fmt: str, path: str) -> None:
     """Write ``table`` to ``path`` in ``fmt`` (one of :data:`CONTENT_TYPES`)."""
     if fmt == "csv":
@@ -39,9 +52,13 @@ def write_export(table: pa.Table, fmt: str, path: str) -> None:
         pq.write_table(table, path, compression="zstd", compression_level=1, use_dictionary=False)
     elif fmt == "jsonl":
         import orjson
+        import pyarrow as pa
 
         # Column-wise to Python lists, then one orjson call per row: no per-row Arrow access.
-        columns = {name: table[name].to_pylist() for name in table.column_names}
+        columns = {
+            name: _iso_dates(table[name]) if pa.types.is_date(table[name].type) else table[name].to_pylist()
+            for name in table.column_names
+        }
         with open(path, "wb") as f:
             for i in range(table.num_rows):
                 f.write(orjson.dumps({k: v[i] for k, v in columns.items()}))
