@@ -57,6 +57,21 @@ def test_aker_export_prints_the_stable_path(env: dict[str, str], tmp_path: Path)
     doc = orjson.loads(again.stdout)
     assert doc["path"] == str(path) and doc["ran"] == [] and doc["rows"] == 43
     assert Path(doc["target"]).read_bytes() == path.read_bytes()
+    shown = _aker(env, tmp_path, "show", "--as-of", AS_OF)
+    assert shown.returncode == 0, shown.stderr
+    assert f"export     {path}\n" in shown.stdout
+
+
+def test_aker_show_marks_an_export_of_other_scores(env: dict[str, str], tmp_path: Path) -> None:
+    """After the date is republished with other weights, `aker show` says the default export is not current."""
+    assert _aker(env, tmp_path, "export", "--as-of", AS_OF).returncode == 0
+    other = '{"supply": 0.4, "jobs": 0.3, "urban": 0.2, "outdoor": 0.1}'
+    assert _aker(env, tmp_path, "export", "--as-of", AS_OF, "--weights", other).returncode == 0
+    shown = _aker(env, tmp_path, "show", "--as-of", AS_OF)
+    stable = tmp_path / "cache" / "exports" / AS_OF / "scores.csv"
+    assert f"export     {stable}  (not these scores" in shown.stdout
+    variant = _aker(env, tmp_path, "show", "--as-of", AS_OF, "--weights", other)
+    assert f"export     {stable.with_name('scores.supply-40_jobs-30_urban-20_outdoor-10.csv')}\n" in variant.stdout
 
 
 def test_aker_export_rejects_a_bad_date_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
