@@ -111,10 +111,12 @@ def _query(url: str, sql: str, params: dict[str, dt.date | str]) -> list[tuple[A
         return [tuple(r) for r in conn.execute(text(sql).bindparams(*binds)).all()]
 
 
-#: The latest completed PublishScores run that recorded a publication id (its ``output_hash``).
+#: The latest completed PublishScores run that wrote the rows of a publication id (its
+#: ``output_hash``); a run that found the publication already in place wrote none (lineage rows 0).
 PUBLISHER_SQL = (
-    "SELECT run_id FROM runs WHERE output_hash = :publication AND status = 'completed' "
-    "AND task_family = 'PublishScores' ORDER BY finished_at DESC, run_id DESC LIMIT 1"
+    "SELECT r.run_id FROM runs r WHERE r.output_hash = :publication AND r.status = 'completed' "
+    "AND r.task_family = 'PublishScores' AND EXISTS (SELECT 1 FROM lineage l WHERE l.run_id = r.run_id "
+    "AND l.direction = 'output' AND l.rows > 0) ORDER BY r.finished_at DESC, r.run_id DESC LIMIT 1"
 )
 
 

@@ -158,3 +158,21 @@ def test_run_id_is_the_publishing_run(source_dir: Path, run_db: str) -> None:
         family = s.scalar(select(Run.task_family).where(Run.run_id.in_(held)))
     engine.dispose()
     assert exported == held and family == "PublishScores"
+
+
+def test_export_of_a_replaced_publication_names_the_run_that_wrote_it(source_dir: Path, run_db: str) -> None:
+    """Scores another run (other weights) has since replaced are exported under the run that wrote them."""
+    from aker_tasks.exports.previous import last_publisher
+    from aker_tasks.publication import PublishedScores, PublishScores
+
+    build(ScoreMarkets(as_of=AS_OF))
+    published = PublishScores(as_of=AS_OF).output()
+    assert isinstance(published, PublishedScores)
+    writer = published.publisher()
+    build(ScoreMarkets(as_of=AS_OF, weights=OTHER))
+    assert published.publisher() is None  # replaced
+    assert writer is not None and last_publisher(run_db, published.publication) == writer
+    assert _export().publications() == {
+        "current": {"run_id": writer, "publication": published.publication},
+        "previous": None,
+    }
