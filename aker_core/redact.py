@@ -1,20 +1,43 @@
-"""Masking of secrets (DSN passwords, API keys, URL credentials) in text bound for logs or metrics.
+"""Masking of secrets (DSN passwords, API keys, URL credentials): the one place aker hides them.
 
-Used by the log formatters (:mod:`aker_core.logging`) and by the metrics code, whose error
-messages come from drivers (psycopg, urllib) that may echo a connection string.
+* :func:`mask_dsn` / :func:`mask_url` render a database or other URL without its password, for
+  ``--show-effective``, the ``runs.config_json`` snapshot and every error message naming a database;
+* :func:`redact` / :class:`Redactor` mask known secret values (:func:`secret_values`) and any
+  inline credentials in free text: log lines (:mod:`aker_core.logging`), driver and metrics errors.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from aker_core.config import Settings
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
-__all__ = ["MASK", "Redactor", "redact", "secret_values", "strip_url_credentials"]
+    from aker_core.config import Settings
 
+__all__ = [
+    "MASK",
+    "SECRET_MASK",
+    "SECRET_QUERY_KEYS",
+    "Redactor",
+    "mask_dsn",
+    "mask_url",
+    "redact",
+    "secret_values",
+    "strip_url_credentials",
+]
+
+#: What a secret inside a longer text (a URL's password, a value in a message) becomes.
 MASK = "***"
+
+#: What a whole secret value (an API key) or an unparseable URL is shown as.
+SECRET_MASK = "**********"
+
+#: DSN query parameters that carry secrets (libpq names).
+SECRET_QUERY_KEYS = frozenset({"password", "passfile", "sslpassword", "sslkey"})
 
 #: Shorter known values are not masked: replacing a 1-3 character "password" everywhere would
 #: mangle ordinary text while protecting nothing.
@@ -107,3 +130,42 @@ def strip_url_credentials(url: str) -> tuple[str, str | None, str | None]:
         host = f"[{host}]"
     netloc = f"{host}:{parts.port}" if parts.port is not None else host
     return urlunsplit(parts._replace(netloc=netloc)), parts.username, parts.password
+
+
+def mask_dsn(url: str | URL) -> str:
+    """Render a database URL with scheme, user, host, port, database and query but never a password.
+
+    Args:
+        url: a SQLAlchemy URL (string or parsed), possibly with a password or ``?password=``.
+
+    Returns:
+        The URL with any password (also a secret query parameter) shown as ``***``; an
+        unparseable value is fully masked.
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+        # libpq also takes secrets as query parameters (?password=...): mask those too.
+        hidden = {k: MASK for k in parsed.query if k.lower() in SECRET_QUERY_KEYS}
+        rendered = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+        return rendered.replace("%2A%2A%2A", MASK)
+    except Exception:  # any parse failure: show nothing of it rather than risk the secret
+        return SECRET_MASK
+
+
+def mask_url(url: str) -> str:
+    """Render a URL such as the Pushgateway's with ``user:password@`` shown as ``user:***@``.
+
+    Returns:
+        The URL without its password (unchanged when it has none); an unparseable value is fully
+        masked.
+    """
+    try:
+        bare, user, password = strip_url_credentials(url)
+    except ValueError:  # a bad port or bracket: show nothing of it rather than risk the secret
+        return SECRET_MASK
+    if password is None:
+        return url
+    parts = urlsplit(bare)
+    return urlunsplit(parts._replace(netloc=f"{user or ''}:{MASK}@{parts.netloc}"))

@@ -1,7 +1,10 @@
 """Engines for the run database: SQLite (embedded default) and PostgreSQL.
 
-One engine per process, URL and timeouts (:func:`get_engine`); :func:`create_engine_from_url`
-builds a new one with the per-backend settings aker relies on.
+:func:`database_engine` is how aker reaches its database: this process's one engine on the
+configured URL, with the configured timeouts (``AKER_DB_CONNECT_TIMEOUT``,
+``AKER_DB_STATEMENT_TIMEOUT``) -- the one place they are applied. Under it, :func:`get_engine`
+keeps one engine per process, URL and timeouts, and :func:`create_engine_from_url` builds one
+with the per-backend settings aker relies on.
 
 **Bounded waits.** On PostgreSQL a connection attempt gives up after ``connect_timeout`` seconds
 (libpq ``connect_timeout``) and every statement after ``statement_timeout`` seconds (the server's
@@ -13,8 +16,7 @@ local file: the one thing it waits for is another process's write lock, for
 **Errors.** Every engine turns the driver's errors for a database that cannot be reached, goes
 away or does not answer in time into :class:`~aker_data.exceptions.DatabaseConnectionError` /
 :class:`~aker_data.exceptions.DatabaseTimeoutError` (aker errors, and SQLAlchemy errors too),
-whose one-line message names the database URL without its password and the cause. The callers
-pass the timeouts in (``aker_tasks.database`` from the settings); this module reads no settings.
+whose one-line message names the database URL without its password and the cause.
 """
 
 from __future__ import annotations
@@ -31,14 +33,16 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
+from aker_core.config.settings import Settings
+from aker_core.redact import MIN_SECRET_CHARS, mask_dsn, redact
 from aker_data.exceptions import DatabaseConnectionError, DatabaseTimeoutError
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_S",
     "create_engine_from_url",
+    "database_engine",
     "dispose_engines",
     "get_engine",
-    "mask_url",
     "normalise_url",
 ]
 
@@ -47,10 +51,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 #: Seconds a PostgreSQL connection attempt may take unless the caller says otherwise (the
 #: default of ``AKER_DB_CONNECT_TIMEOUT``); every engine aker makes is bounded.
-DEFAULT_CONNECT_TIMEOUT_S = 10
-
-#: libpq query parameters that carry secrets.
-_SECRET_QUERY_KEYS = frozenset({"password", "passfile", "sslpassword", "sslkey"})
+DEFAULT_CONNECT_TIMEOUT_S: int = Settings.model_fields["db_connect_timeout"].default
 
 #: Longest driver message quoted in an error (they are one or two sentences).
 _MAX_CAUSE_CHARS = 500
@@ -69,18 +70,6 @@ def normalise_url(url: str | URL) -> URL:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
-
-
-def mask_url(url: str | URL) -> str:
-    """``url`` with scheme, user, host, port, database and query but no password (also ``?password=``).
-
-    Raises:
-        sqlalchemy.exc.ArgumentError: ``url`` is not a SQLAlchemy URL.
-    """
-    parsed = make_url(url)
-    hidden = {k: "***" for k in parsed.query if k.lower() in _SECRET_QUERY_KEYS}
-    rendered = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
-    return rendered.replace("%2A%2A%2A", "***")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -122,7 +111,7 @@ class _ErrorTranslator:
         connect_timeout: float | None,
         statement_timeout: float | None,
     ) -> None:
-        self.shown = mask_url(url)
+        self.shown = mask_dsn(url)
         self.password = str(url.password) if url.password else None
         self.backend = url.get_backend_name()
         self.connect_timeout = connect_timeout
@@ -131,9 +120,8 @@ class _ErrorTranslator:
     def cause(self, error: BaseException) -> str:
         """The driver's message on one line, without the password, shortened."""
         text = " ".join(str(error).split()) or type(error).__name__
-        if self.password and len(self.password) >= 4:
-            text = text.replace(self.password, "***")
-        return text[:_MAX_CAUSE_CHARS]
+        secrets = [self.password] if self.password and len(self.password) >= MIN_SECRET_CHARS else []
+        return redact(text, secrets)[:_MAX_CAUSE_CHARS]
 
     def _connect_error(self, original: BaseException) -> DatabaseConnectionError:
         cause = self.cause(original)
@@ -306,6 +294,29 @@ def get_engine(
                 rendered, connect_timeout=connect_timeout, statement_timeout=statement_timeout
             )
         return engine
+
+
+def database_engine(url: str | URL | None = None, settings: Settings | None = None) -> Engine:
+    """This process's engine on ``url`` (default: the run database) with the configured timeouts.
+
+    The one way aker reaches a database: the tasks, ``aker db``, ``python -m aker_core.sample
+    load`` and the ``alembic`` command all come here, so ``AKER_DB_CONNECT_TIMEOUT`` and
+    ``AKER_DB_STATEMENT_TIMEOUT`` are applied in this one place. No schema check (see
+    :func:`aker_data.migrate.ensure_schema`).
+
+    Args:
+        url: another database than ``settings.database_url`` (e.g. ``alembic -x url=...``).
+        settings: default :func:`~aker_core.config.get_settings`.
+    """
+    if settings is None:
+        from aker_core.config import get_settings
+
+        settings = get_settings()
+    return get_engine(
+        url or settings.database_url,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout or None,
+    )
 
 
 def _forget_engines_in_child() -> None:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import URL
 
+from aker_core.redact import mask_dsn
 from aker_data.exceptions import DatabaseConnectionError, SchemaOutOfDateError
 
 if TYPE_CHECKING:
@@ -436,10 +437,6 @@ def _what_to_do(url: URL) -> str:
     )
 
 
-def _shown(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
-
-
 def diagnose(conn: Connection, url: URL, *, thorough: bool = True, failure: BaseException | None = None) -> Diagnosis:
     """Check the database on ``conn`` for a half-migrated schema; repair what is safe, on ``conn``.
 
@@ -466,7 +463,7 @@ def diagnose(conn: Connection, url: URL, *, thorough: bool = True, failure: Base
     unknown = version is not None and version not in _revisions()
     if not (thorough or tmp or unknown or (version is None and names - {"alembic_version"})):
         return Diagnosis()  # the usual case, decided without building the reference schemas
-    shown = _shown(url)
+    shown = mask_dsn(url)
     if unknown:
         known = _revisions()[-1]
         path = _sqlite_path(url)
@@ -639,7 +636,7 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool = False) -> None:
         current = current_revision(engine)
         if current is not None and current not in _revisions():
             raise SchemaOutOfDateError(
-                f"database {_shown(engine.url)} is at revision {current}, which this aker does not know (its "
+                f"database {mask_dsn(engine.url)} is at revision {current}, which this aker does not know (its "
                 f"newest is {head}): a newer aker migrated it; use that aker with this database"
             )
         raise SchemaOutOfDateError(

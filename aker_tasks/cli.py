@@ -46,8 +46,6 @@ EXIT_NOT_CURRENT = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
 EXIT_LUIGID = 4
-#: Seconds a PostgreSQL connection attempt may take before ``aker db`` gives up.
-CONNECT_TIMEOUT_S = 10
 
 
 class _CliError(AkerError):
@@ -64,7 +62,7 @@ def _settings() -> Settings:
     from pydantic_settings import SettingsError
 
     from aker_core.config import Settings
-    from aker_core.config.effective import describe_validation_error
+    from aker_core.config.errors import describe_validation_error
 
     try:
         return Settings()
@@ -95,18 +93,15 @@ def _cmd_db(args: argparse.Namespace) -> int:
     settings = _settings()
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-    from aker_core.config.effective import mask_dsn
     from aker_core.exceptions import AkerError
-    from aker_data.engine import create_engine_from_url, normalise_url
+    from aker_core.redact import mask_dsn
+    from aker_data.engine import database_engine
     from aker_data.exceptions import DataError
     from aker_data.migrate import HEAD, current_revision, upgrade
 
-    url = settings.database_url
-    shown = mask_dsn(url)
+    shown = mask_dsn(settings.database_url)
     try:
-        postgres = normalise_url(url).get_backend_name() == "postgresql"
-        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if postgres else {}
-        engine = create_engine_from_url(url, connect_args=connect_args)
+        engine = database_engine(settings=settings)
     except (ArgumentError, NoSuchModuleError, ImportError) as e:
         raise _CliError(f"cannot use database {shown}: {_one_line(e, settings)}", EXIT_CONFIG) from None
     try:

@@ -1,6 +1,6 @@
-"""The run database as the tasks see it: one engine per process, schema checked once.
+"""The run database as the tasks see it: this process's engine, schema checked once.
 
-Every engine a task uses comes from here, so it carries the configured timeouts
+The engine is :func:`aker_data.engine.database_engine`'s, so it carries the configured timeouts
 (``AKER_DB_CONNECT_TIMEOUT``, ``AKER_DB_STATEMENT_TIMEOUT``) and reports an unreachable or
 unanswering database as :class:`~aker_data.exceptions.DatabaseConnectionError` /
 :class:`~aker_data.exceptions.DatabaseTimeoutError`: one line naming the database (without its
@@ -17,27 +17,12 @@ from aker_core.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-__all__ = ["database_engine", "run_engine"]
-
-
-def database_engine(url: str | None = None) -> Engine:
-    """This process's engine on ``url`` (default: the run database) with the configured timeouts.
-
-    No schema check: for reads that treat a missing or older schema themselves.
-    """
-    from aker_data.engine import get_engine
-
-    settings = get_settings()
-    return get_engine(
-        url or settings.database_url,
-        connect_timeout=settings.db_connect_timeout,
-        statement_timeout=settings.db_statement_timeout or None,
-    )
+__all__ = ["run_engine"]
 
 
 @lru_cache(maxsize=1)
 def _checked(url: str) -> Engine:
-    from aker_data.engine import normalise_url
+    from aker_data.engine import database_engine, normalise_url
     from aker_data.migrate import ensure_schema  # alembic: only paid when a task runs
 
     engine = database_engine(url)

@@ -31,7 +31,7 @@ def _db_table(url: str, name: str) -> tuple[pa.Table, str]:
     import pyarrow as pa
 
     from aker_core.sources import read_table_from_db
-    from aker_tasks.database import database_engine
+    from aker_data.engine import database_engine
 
     table = read_table_from_db(database_engine(url), name, validate=True)
     sink = pa.BufferOutputStream()

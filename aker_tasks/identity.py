@@ -104,7 +104,7 @@ def database_identity(url: str) -> str:
     """
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-    from aker_core.config.effective import SECRET_QUERY_KEYS
+    from aker_core.redact import SECRET_QUERY_KEYS
 
     without_password, user, _password = strip_url_credentials(url)
     parts = urlsplit(without_password)
@@ -155,23 +155,9 @@ def parse_weights(value: Mapping[str, Any] | None, settings: Settings | None = N
     Raises:
         ScoringError: unknown or missing key, negative, non-numeric or all-zero weights.
     """
-    from aker_core.config import PILLARS, Weights
-    from aker_core.exceptions import ScoringError
+    from aker_core.config.weights import normalise_weights
 
-    if value is None:
-        return (settings or get_settings()).weights.normalised()
-    from pydantic import ValidationError
-
-    given = dict(value)
-    missing = [p for p in PILLARS if p not in given]
-    if missing:
-        raise ScoringError(f"--weights is missing {', '.join(missing)}; give all of {', '.join(PILLARS)}")
-    try:
-        # strict: "0.3" or true are not weights (as aker_core.scoring.normalise_weights agrees)
-        return Weights.model_validate(given, strict=True).normalised()
-    except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'weights'}: {err['msg']}" for err in e.errors())
-        raise ScoringError(f"invalid --weights: {problems}") from e
+    return normalise_weights(value if value is not None else (settings or get_settings()).weights, name="--weights")
 
 
 class WeightsParameter(luigi.DictParameter):

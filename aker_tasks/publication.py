@@ -93,7 +93,7 @@ def _read_state(url: str, day: dt.date) -> tuple[Any, ...] | None:
     from sqlalchemy import Date, bindparam, text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from aker_tasks.database import database_engine
+    from aker_data.engine import database_engine
 
     try:
         with database_engine(url).connect() as conn:

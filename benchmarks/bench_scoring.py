@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from aker_core.config.effective import mask_dsn
 from aker_core.markets import PillarScoreService
+from aker_core.redact import mask_dsn
 from aker_core.sample import generate, load_tables
 from aker_core.scoring import PILLAR_TABLES, compose, join_pillars, latest_as_of, score_pillar
 from aker_data.engine import create_engine_from_url

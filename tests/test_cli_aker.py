@@ -83,6 +83,26 @@ def test_db_current_exits_1_until_upgraded(sqlite_url: str, tmp_path: Path) -> N
     assert (after.returncode, after.stdout.strip().endswith(f"at revision {HEAD}")) == (0, True)
 
 
+def test_db_upgrade_uses_the_configured_connect_timeout(tmp_path: Path) -> None:
+    """`aker db upgrade` gives up on a silent server after AKER_DB_CONNECT_TIMEOUT, naming it (exit 3)."""
+    from tests.data.test_timeouts import silent_listener
+
+    with silent_listener() as port:
+        started = time.monotonic()
+        proc = _aker(
+            tmp_path,
+            "db",
+            "upgrade",
+            AKER_POSTGIS_DSN=f"postgresql://u:{SECRET}@127.0.0.1:{port}/x",
+            AKER_DB_CONNECT_TIMEOUT="2",
+        )
+        elapsed = time.monotonic() - started
+    assert proc.returncode == 3, proc.stderr
+    assert "did not answer within 2 s (AKER_DB_CONNECT_TIMEOUT)" in proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    assert elapsed < 9  # 2 s, not aker db's former fixed 10 s
+
+
 def test_db_upgrade_unreachable_database_exits_3(tmp_path: Path) -> None:
     """An unreachable database gives exit 3 and one stderr line without traceback or password."""
     proc = _aker(tmp_path, "db", "upgrade", AKER_POSTGIS_DSN=f"postgresql://u:{SECRET}@127.0.0.1:1/x")

@@ -9,7 +9,8 @@ import orjson
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from aker_core.config.effective import describe_validation_error, effective_settings
+from aker_core.config.effective import effective_settings
+from aker_core.config.errors import describe_validation_error
 from aker_core.config.settings import Settings
 
 

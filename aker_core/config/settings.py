@@ -1,6 +1,8 @@
 """The :class:`Settings` model: every knob aker reads from ``AKER_*`` variables and ``.env``.
 
-Precedence (highest first): constructor arguments, environment, the env file, defaults.
+Precedence (highest first): constructor arguments, environment, the env file, defaults -- as
+pydantic-settings applies it; each instance records which of them gave each field
+(:attr:`Settings.sources`, shown by ``--show-effective``).
 
 Nothing depends on the working directory. The defaults come from where aker is installed: run
 from a source checkout (``pip install -e .``), the cache is ``<checkout>/.aker-cache`` and the
@@ -14,29 +16,21 @@ is *operational* (where things live, how they are logged or served) and never ch
 
 from __future__ import annotations
 
-import math
 import os
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = [
-    "PILLARS",
-    "RESULT_FIELDS",
-    "SECRET_FIELDS",
-    "Settings",
-    "Weights",
-    "get_settings",
-    "reset_settings",
-]
+from aker_core.config.weights import Weights
 
-#: The four pillars, in the order every table and export uses.
-PILLARS: tuple[str, ...] = ("supply", "jobs", "urban", "outdoor")
+__all__ = ["RESULT_FIELDS", "SECRET_FIELDS", "Settings", "get_settings", "reset_settings"]
 
 #: Fields whose value can change a computed result; only these enter ``config_hash``.
 RESULT_FIELDS: tuple[str, ...] = ("source_uri", "weights", "seed", "features")
@@ -72,30 +66,42 @@ def default_env_file() -> Path:
 SAMPLE_SOURCE = "sample"
 
 
-class Weights(BaseModel):
-    """Composite weights of the four pillars.
+#: Field -> source of the :class:`Settings` being built in this context (see ``_Recorded``).
+_provided: ContextVar[dict[str, str] | None] = ContextVar("aker_settings_provided", default=None)
 
-    Weights need not sum to one (they are normalised when a composite is computed) but each must
-    be finite and non-negative and at least one must be positive; unknown keys are rejected.
+
+class _Recorded(PydanticBaseSettingsSource):
+    """A pydantic-settings source that notes, for the instance being built, the fields it provides.
+
+    pydantic-settings calls the sources in priority order and the first to provide a field wins,
+    so the first source to note a field is where its value came from.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    def __init__(self, inner: PydanticBaseSettingsSource, name: str) -> None:
+        super().__init__(inner.settings_cls)
+        self.inner = inner
+        self.name = name
+        # pydantic-settings keys each source's data by its name: keep the wrapped source's.
+        self.__name__ = type(inner).__name__
 
-    supply: float = Field(default=0.3, ge=0, allow_inf_nan=False)
-    jobs: float = Field(default=0.3, ge=0, allow_inf_nan=False)
-    urban: float = Field(default=0.2, ge=0, allow_inf_nan=False)
-    outdoor: float = Field(default=0.2, ge=0, allow_inf_nan=False)
+    def _set_current_state(self, state: dict[str, Any]) -> None:
+        self.inner._set_current_state(state)
 
-    @model_validator(mode="after")
-    def _not_all_zero(self) -> Weights:
-        if not any(getattr(self, p) > 0 for p in PILLARS):
-            raise ValueError("at least one pillar weight must be positive (all are 0)")
-        return self
+    def _set_settings_sources_data(self, states: dict[str, dict[str, Any]]) -> None:
+        self.inner._set_settings_sources_data(states)
 
-    def normalised(self) -> dict[str, float]:
-        """Return the weights scaled to sum to 1, keyed by pillar in canonical order."""
-        total = math.fsum(getattr(self, p) for p in PILLARS)
-        return {p: getattr(self, p) / total for p in PILLARS}
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The wrapped source's answer."""
+        return self.inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        """The wrapped source's values, noting their fields."""
+        values = self.inner()
+        provided = _provided.get()
+        if provided is not None:
+            for field in values:
+                provided.setdefault(field, self.name)
+        return values
 
 
 class Settings(BaseSettings):
@@ -177,21 +183,43 @@ class Settings(BaseSettings):
     bls_api_key: SecretStr | None = Field(default=None, description="BLS API key (optional).")
     census_api_key: SecretStr | None = Field(default=None, description="Census API key (optional).")
 
-    _init_keys: frozenset[str] = PrivateAttr(default=frozenset())
-    _env_path: Path | None = PrivateAttr(default=None)
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **values: Any) -> None:
         values.setdefault("_env_file", default_env_file())
-        super().__init__(**values)
-        # Remembered so ``--show-effective`` can say a value came from the caller or the file.
-        self._init_keys = frozenset(k for k in values if not k.startswith("_"))
-        env_file = values["_env_file"]
-        self._env_path = Path(env_file) if isinstance(env_file, str | os.PathLike) else None
+        provided: dict[str, str] = {}
+        token = _provided.set(provided)
+        try:
+            super().__init__(**values)
+        finally:
+            _provided.reset(token)
+        self._sources = {field: provided.get(field, "default") for field in type(self).model_fields}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """pydantic-settings' own sources and precedence, each noting the fields it provides."""
+        return (
+            _Recorded(init_settings, "init"),
+            _Recorded(env_settings, "env"),
+            _Recorded(dotenv_settings, "dotenv"),
+            _Recorded(file_secret_settings, "secrets"),
+        )
 
     @property
-    def env_file(self) -> Path | None:
-        """The env file this instance was read with (it may not exist)."""
-        return self._env_path
+    def sources(self) -> dict[str, str]:
+        """Where each field's value came from: ``init``, ``env``, ``dotenv`` or ``default``.
+
+        As pydantic-settings decides it: the first source (in the order above) that provides a
+        field wins; nested values (``AKER_WEIGHTS__JOBS``) name the first source giving any part.
+        """
+        return dict(self._sources)
 
     @field_validator("cache_path")
     @classmethod
@@ -286,7 +314,7 @@ class Settings(BaseSettings):
         URLs keep everything but their password (the DSN also loses ``?password=``); API keys
         become ``"set"`` or ``None``.
         """
-        from aker_core.config.effective import mask_dsn, mask_url
+        from aker_core.redact import mask_dsn, mask_url
 
         data = self.model_dump(mode="json", exclude=set(SECRET_FIELDS))
         data["postgis_dsn"] = mask_dsn(self.database_url)
@@ -307,7 +335,7 @@ def get_settings() -> Settings:
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
-    from aker_core.config.effective import describe_validation_error
+    from aker_core.config.errors import describe_validation_error
     from aker_core.exceptions import ConfigError
 
     try:

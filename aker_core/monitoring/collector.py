@@ -31,9 +31,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from aker_core.config.effective import mask_dsn
 from aker_core.gitinfo import git_info
-from aker_core.redact import redact
+from aker_core.redact import mask_dsn, redact
 from aker_data.models import Lineage, PillarScore, Run
 
 __all__ = ["MAX_FAMILIES", "NO_FAMILY", "AkerCollector"]

@@ -29,7 +29,7 @@ def _generate(argv: list[str]) -> int:
 def _load(argv: list[str]) -> int:
     from aker_core.config import Settings
     from aker_core.sample.loader import load_source_dir
-    from aker_data.engine import create_engine_from_url
+    from aker_data.engine import database_engine
     from aker_data.migrate import ensure_schema
 
     parser = argparse.ArgumentParser(
@@ -37,7 +37,7 @@ def _load(argv: list[str]) -> int:
     )
     parser.add_argument("--source", default="sample", help="'sample' (default), a directory or file:// URL")
     args = parser.parse_args(argv)
-    engine = create_engine_from_url(Settings().database_url)
+    engine = database_engine(settings=Settings())
     try:
         # As the pipeline does: the embedded SQLite file is aker's to migrate; a shared
         # PostgreSQL must be migrated explicitly (SchemaOutOfDateError says how).

@@ -17,7 +17,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aker_core.scoring.rules import RULES_BY_PILLAR
-from aker_core.sources.schema import DATASETS, MARKETS, SCHEMAS, SOURCE_TABLES
+from aker_core.sources.location import DATASETS, MARKETS, SOURCE_TABLES
+from aker_core.sources.schema import SCHEMAS
 
 __all__ = ["generate", "quarter_ends", "write_datasets"]
 

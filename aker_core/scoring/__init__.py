@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 from aker_core.lazy import lazy_exports
 
 if TYPE_CHECKING:  # real imports for type checkers; at run time names load on first use
+    from aker_core.config.weights import WeightsLike, normalise_weights
     from aker_core.scoring import rules
     from aker_core.scoring.asof import AsOf, latest_as_of, parse_as_of
-    from aker_core.scoring.composite import PILLAR_COLUMNS, WeightsLike, compose, join_pillars, normalise_weights
+    from aker_core.scoring.composite import PILLAR_COLUMNS, compose, join_pillars
     from aker_core.scoring.markets import score_markets
     from aker_core.scoring.normalize import robust_minmax
     from aker_core.scoring.pillars import metric_fraction, score_pillar
@@ -32,10 +33,10 @@ _EXPORTS = {
     "latest_as_of": "aker_core.scoring.asof",
     "parse_as_of": "aker_core.scoring.asof",
     "PILLAR_COLUMNS": "aker_core.scoring.composite",
-    "WeightsLike": "aker_core.scoring.composite",
+    "WeightsLike": "aker_core.config.weights",
     "compose": "aker_core.scoring.composite",
     "join_pillars": "aker_core.scoring.composite",
-    "normalise_weights": "aker_core.scoring.composite",
+    "normalise_weights": "aker_core.config.weights",
     "score_markets": "aker_core.scoring.markets",
     "robust_minmax": "aker_core.scoring.normalize",
     "metric_fraction": "aker_core.scoring.pillars",

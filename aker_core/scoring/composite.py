@@ -1,81 +1,34 @@
-"""The composite: weighted sum of the four pillar scores, and the weight rules behind it.
+"""The composite: weighted sum of the four pillar scores.
 
 Weights come from settings (``AKER_WEIGHTS__*``) or an explicit override; either way they are
-validated by :class:`aker_core.config.Weights` and normalised to sum to 1, so only their ratios
-matter. A market gets a composite only when all four pillars are present; otherwise
-``missing_pillars`` names the absent ones and the composite is null -- substituting 0 would
-silently punish markets for gaps in the data rather than for what the data says.
+validated by the one weights rule (:func:`aker_core.config.weights.normalise_weights`) and
+normalised to sum to 1, so only their ratios matter. A market gets a composite only when all
+four pillars are present; otherwise ``missing_pillars`` names the absent ones and the composite
+is null -- substituting 0 would silently punish markets for gaps in the data rather than for
+what the data says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import ValidationError
 
-from aker_core.config import PILLARS, Weights, get_settings
+from aker_core.config.weights import PILLARS, WeightsLike, normalise_weights
 from aker_core.exceptions import ScoringError
 from aker_core.scoring.arrowutil import as_float64, is_sorted_unique, msa_ids, sort_by_msa_id
 
-__all__ = ["PILLAR_COLUMNS", "WeightsLike", "compose", "join_pillars", "normalise_weights"]
+__all__ = ["PILLAR_COLUMNS", "compose", "join_pillars"]
 
 #: The pillar score columns, in canonical order.
 PILLAR_COLUMNS: tuple[str, ...] = tuple(f"{p}_0_5" for p in PILLARS)
-
-#: An explicit weights override.
-WeightsLike = Weights | Mapping[str, float]
 
 # missing_pillars label for each bitmask (bit i set = PILLARS[i] missing); index 0 = complete.
 _MISSING_LABELS: list[str | None] = [
     ",".join(p for i, p in enumerate(PILLARS) if mask >> i & 1) or None for mask in range(1 << len(PILLARS))
 ]
-
-
-def normalise_weights(weights: WeightsLike | None = None) -> dict[str, float]:
-    """Validate weights and scale them to sum to 1.
-
-    Args:
-        weights: ``None`` (use ``get_settings().weights``), a :class:`~aker_core.config.Weights`, or a
-            mapping with exactly the keys ``supply``, ``jobs``, ``urban``, ``outdoor``.
-
-    Returns:
-        ``{pillar: weight}`` in canonical pillar order, summing to 1.
-
-    Raises:
-        ScoringError: unknown or missing key, negative, non-finite or non-numeric weight, or all zero.
-    """
-    if weights is None:
-        weights = get_settings().weights
-    if isinstance(weights, Weights):
-        return weights.normalised()
-    if not isinstance(weights, Mapping):
-        raise ScoringError(f"weights must be a mapping or Weights, got {type(weights).__name__}")
-    keys = set(weights)
-    unknown = sorted(str(k) for k in keys - set(PILLARS))
-    if unknown:
-        raise ScoringError(f"unknown weight key(s) {', '.join(unknown)}; expected exactly {', '.join(PILLARS)}")
-    absent = [p for p in PILLARS if p not in keys]
-    if absent:
-        raise ScoringError(f"missing weight key(s) {', '.join(absent)}; expected exactly {', '.join(PILLARS)}")
-    for key, value in weights.items():
-        # pydantic's lax mode would take True as 1.0 and "0.3" as 0.3; a weight must be a number.
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ScoringError(f"weight {key!r} must be a number, got {value!r}")
-    try:
-        return Weights.model_validate(dict(weights)).normalised()
-    except ValidationError as e:
-        raise ScoringError(f"invalid weights {dict(weights)}: {_describe(e)}") from e
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(x) for x in item["loc"])
-        parts.append(f"{where}: {item['msg']}" if where else str(item["msg"]))
-    return "; ".join(parts)
 
 
 def join_pillars(tables: Sequence[pa.Table]) -> pa.Table:
@@ -153,7 +106,7 @@ def compose(pillars: pa.Table, weights: WeightsLike | None = None) -> pa.Table:
     Args:
         pillars: ``msa_id`` + ``supply_0_5``, ``jobs_0_5``, ``urban_0_5``, ``outdoor_0_5``
             (see :func:`join_pillars`); one row per market.
-        weights: see :func:`normalise_weights`.
+        weights: see :func:`~aker_core.config.weights.normalise_weights`.
 
     Returns:
         ``msa_id``, the four pillar columns, ``weighted_0_5``, ``weighted_0_100`` (float64) and

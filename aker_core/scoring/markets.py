@@ -11,9 +11,10 @@ from collections.abc import Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aker_core.config.weights import WeightsLike
 from aker_core.exceptions import ScoringError
 from aker_core.scoring.asof import latest_as_of
-from aker_core.scoring.composite import PILLAR_COLUMNS, WeightsLike, compose, join_pillars
+from aker_core.scoring.composite import PILLAR_COLUMNS, compose, join_pillars
 from aker_core.scoring.pillars import score_pillar
 from aker_core.scoring.rules import PILLAR_TABLES
 

@@ -16,13 +16,16 @@ if TYPE_CHECKING:  # real imports for type checkers; at run time names load on f
     from aker_core.sources.database import read_table_from_db
     from aker_core.sources.location import (
         DATABASE_SOURCE,
+        DATASETS,
+        MARKETS,
         SAMPLE_DIR,
+        SOURCE_TABLES,
         content_hash,
         dataset_path,
         resolve_source_dir,
     )
     from aker_core.sources.reader import read_dataset, read_dataset_as_of
-    from aker_core.sources.schema import DATASETS, KEY_COLUMNS, MARKETS, SCHEMAS, SOURCE_TABLES
+    from aker_core.sources.schema import KEY_COLUMNS, SCHEMAS
     from aker_core.sources.validate import validate_table
 
 _EXPORTS = {
@@ -34,11 +37,11 @@ _EXPORTS = {
     "resolve_source_dir": "aker_core.sources.location",
     "read_dataset": "aker_core.sources.reader",
     "read_dataset_as_of": "aker_core.sources.reader",
-    "DATASETS": "aker_core.sources.schema",
+    "DATASETS": "aker_core.sources.location",
     "KEY_COLUMNS": "aker_core.sources.schema",
-    "MARKETS": "aker_core.sources.schema",
+    "MARKETS": "aker_core.sources.location",
     "SCHEMAS": "aker_core.sources.schema",
-    "SOURCE_TABLES": "aker_core.sources.schema",
+    "SOURCE_TABLES": "aker_core.sources.location",
     "validate_table": "aker_core.sources.validate",
 }
 __getattr__ = lazy_exports(__name__, _EXPORTS, globals())

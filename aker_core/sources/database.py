@@ -46,7 +46,7 @@ def read_table_from_db(
 
     Args:
         bind: an engine, connection or session on the run database.
-        table_name: a dataset name (see :data:`~aker_core.sources.schema.DATASETS`).
+        table_name: a dataset name (see :data:`~aker_core.sources.location.DATASETS`).
         max_vintage: only rows with ``data_vintage <= max_vintage`` (point-in-time pruning in SQL).
         validate: run :func:`~aker_core.sources.validate.validate_table` (the database's constraints
             already guarantee keys; this adds the infinite-value check). An empty table is only an

@@ -13,13 +13,30 @@ import xxhash
 from aker_core.exceptions import DataValidationError
 from aker_core.scoring.rules import METRIC_COLUMNS
 
-__all__ = ["DATABASE_SOURCE", "SAMPLE_DIR", "content_hash", "dataset_path", "path_problem", "resolve_source_dir"]
+__all__ = [
+    "DATABASE_SOURCE",
+    "DATASETS",
+    "MARKETS",
+    "SAMPLE_DIR",
+    "SOURCE_TABLES",
+    "content_hash",
+    "dataset_path",
+    "path_problem",
+    "resolve_source_dir",
+]
 
 #: The bundled sample datasets (CSV, reviewable in git).
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample" / "data"
 
-#: Every dataset a source directory holds (as in :mod:`aker_core.sources.schema`, which needs pyarrow).
-DATASETS: tuple[str, ...] = ("markets", *METRIC_COLUMNS)
+#: The dataset listing the markets themselves.
+MARKETS = "markets"
+
+#: Source tables with per-vintage metrics, in pillar order (their columns: :mod:`aker_core.scoring.rules`).
+SOURCE_TABLES: tuple[str, ...] = tuple(METRIC_COLUMNS)
+
+#: Every dataset a source directory holds. Defined here, not in :mod:`aker_core.sources.schema`,
+#: because the task graph needs the names without loading pyarrow.
+DATASETS: tuple[str, ...] = (MARKETS, *SOURCE_TABLES)
 
 #: ``source_uri`` meaning "read the market_* tables of the run database".
 DATABASE_SOURCE = "database"

@@ -1,4 +1,4 @@
-"""The canonical schemas of the five source datasets.
+"""The canonical schemas of the five source datasets (their names: :data:`~aker_core.sources.location.DATASETS`).
 
 Metric columns come from :mod:`aker_core.scoring.rules` so a new metric needs one edit there.
 """
@@ -8,25 +8,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 from aker_core.scoring.rules import FLAG_COLUMNS, METRIC_COLUMNS
+from aker_core.sources.location import DATASETS, MARKETS, SOURCE_TABLES
 
-__all__ = [
-    "DATASETS",
-    "KEY_COLUMNS",
-    "MARKETS",
-    "SCHEMAS",
-    "SOURCE_TABLES",
-    "TEXT_MAX_LENGTH",
-    "metric_columns",
-]
-
-#: The dataset listing the markets themselves.
-MARKETS = "markets"
-
-#: Source tables with per-vintage metrics, in pillar order.
-SOURCE_TABLES: tuple[str, ...] = tuple(METRIC_COLUMNS)
-
-#: Every dataset a source directory holds.
-DATASETS: tuple[str, ...] = (MARKETS, *SOURCE_TABLES)
+__all__ = ["KEY_COLUMNS", "SCHEMAS", "TEXT_MAX_LENGTH", "metric_columns"]
 
 #: Columns that identify a row (unique together).
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {

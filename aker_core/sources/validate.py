@@ -10,7 +10,8 @@ import pyarrow.compute as pc
 
 from aker_core.exceptions import DataValidationError
 from aker_core.sources.errors import row_error, where
-from aker_core.sources.schema import KEY_COLUMNS, MARKETS, SCHEMAS, TEXT_MAX_LENGTH
+from aker_core.sources.location import MARKETS
+from aker_core.sources.schema import KEY_COLUMNS, SCHEMAS, TEXT_MAX_LENGTH
 
 __all__ = ["check_values", "validate_keys", "validate_table"]
 

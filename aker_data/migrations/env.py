@@ -20,7 +20,7 @@ from alembic import context
 from alembic.util import CommandError
 from sqlalchemy import Connection
 
-from aker_data.engine import create_engine_from_url
+from aker_data.engine import database_engine
 from aker_data.exceptions import SchemaOutOfDateError
 from aker_data.migrate import migration_transaction, run_in_one_transaction
 from aker_data.models import Base
@@ -80,7 +80,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _migrate(connection)
         return
-    engine = create_engine_from_url(_url())
+    engine = database_engine(_url())
     try:
         if _cli_command() in (None, "upgrade", "downgrade"):
             run_in_one_transaction(engine, _migrate)

@@ -82,12 +82,12 @@ WHERE p.weighted_0_5 IS NOT NULL AND CAST(p.weights AS TEXT) = :weights
 def stored_weights(weights: Mapping[str, float]) -> str:
     """The ``pillar_scores.weights`` text a publication with ``weights`` stores.
 
-    The same normalisation and serialisation as :func:`aker_core.scoring.normalise_weights` +
-    ``json.dumps`` in :mod:`aker_core.markets.persist` (without importing the scoring stack).
+    The one weights rule (:func:`aker_core.config.weights.normalise_weights`) serialised as
+    :mod:`aker_core.markets.persist` serialises it (``json.dumps``).
     """
-    from aker_core.config import Weights
+    from aker_core.config.weights import normalise_weights
 
-    return json.dumps(Weights.model_validate(dict(weights)).normalised())
+    return json.dumps(normalise_weights(weights))
 
 
 def _query(url: str, sql: str, params: dict[str, dt.date | str]) -> list[tuple[Any, ...]]:
@@ -104,7 +104,7 @@ def _query(url: str, sql: str, params: dict[str, dt.date | str]) -> list[tuple[A
             return [tuple(r) for r in conn.execute(sql, plain).fetchall()]
     from sqlalchemy import Date, String, bindparam, text
 
-    from aker_tasks.database import database_engine
+    from aker_data.engine import database_engine
 
     binds = [bindparam(k, value=v, type_=Date if isinstance(v, dt.date) else String) for k, v in params.items()]
     with database_engine(url).connect() as conn:

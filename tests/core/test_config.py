@@ -12,8 +12,8 @@ import pytest
 
 from aker_core.config import Settings, get_settings, reset_settings
 from aker_core.config.__main__ import main
-from aker_core.config.effective import field_sources, mask_dsn
 from aker_core.exceptions import ConfigError
+from aker_core.redact import mask_dsn
 
 SECRET = "s3cr3t-pa55"
 
@@ -50,16 +50,36 @@ def test_env_beats_dotenv_beats_default(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_sources_map_names_each_origin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """field_sources says init, env, dotenv or default for every field."""
+    """Settings.sources says init, env, dotenv or default for every field."""
     Path(".env").write_text("AKER_LOG_LEVEL=DEBUG\n")
     monkeypatch.setenv("AKER_WEIGHTS__JOBS", "0.4")
     s = Settings(metrics_port=9300)
-    sources = field_sources(s)
+    sources = s.sources
     assert sources["metrics_port"] == "init"
     assert sources["weights"] == "env"
     assert sources["log_level"] == "dotenv"
     assert sources["log_format"] == "default"
     assert set(sources) == set(Settings.model_fields)
+
+
+def test_sources_follow_the_env_file_aker_env_file_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Only AKER_ENV_FILE's file counts as dotenv; a value split over env and file is env (env wins)."""
+    Path(".env").write_text("AKER_LOG_LEVEL=DEBUG\n")  # not the named file: ignored
+    named = tmp_path / "other.env"
+    named.write_text("AKER_WEIGHTS__URBAN=0.5\naker_log_format=json\n")
+    monkeypatch.setenv("AKER_ENV_FILE", str(named))
+    monkeypatch.setenv("AKER_WEIGHTS__JOBS", "0.4")
+    s = Settings()
+    assert (s.weights.jobs, s.weights.urban, s.log_format, s.log_level) == (0.4, 0.5, "json", "INFO")
+    assert (s.sources["weights"], s.sources["log_format"], s.sources["log_level"]) == ("env", "dotenv", "default")
+
+
+def test_argument_beats_environment_in_value_and_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A constructor argument wins over the environment, and is reported as init."""
+    monkeypatch.setenv("AKER_METRICS_PORT", "9200")
+    s = Settings(metrics_port=9300)
+    assert (s.metrics_port, s.sources["metrics_port"]) == (9300, "init")
+    assert Settings().sources["metrics_port"] == "env"
 
 
 def test_weights_from_nested_env_and_json(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,8 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aker_core.config import RESULT_FIELDS, Settings, get_settings
 from aker_core.exceptions import AkerError, ConfigError
+from aker_core.redact import mask_dsn
 from aker_data import engine as engine_module
-from aker_data.engine import create_engine_from_url, get_engine, mask_url
+from aker_data.engine import create_engine_from_url, database_engine, get_engine
 from aker_data.exceptions import DatabaseConnectionError, DatabaseTimeoutError, DataError, SchemaOutOfDateError
 
 PASSWORD = "Tim3outPassw0rd"
@@ -195,9 +196,9 @@ def test_sqlite_lock_wait_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyP
     waiter.dispose()
 
 
-def test_mask_url_hides_passwords_everywhere() -> None:
+def test_mask_dsn_hides_passwords_everywhere() -> None:
     """The URL shown in errors keeps user, host, port, database and query but no password."""
-    shown = mask_url(f"postgresql://aker:{PASSWORD}@db:5432/aker?sslmode=require&password={PASSWORD}")
+    shown = mask_dsn(f"postgresql://aker:{PASSWORD}@db:5432/aker?sslmode=require&password={PASSWORD}")
     assert PASSWORD not in shown
     assert shown.startswith("postgresql://aker:***@db:5432/aker?")
     assert "sslmode=require" in shown
@@ -222,7 +223,7 @@ def test_statement_timeout_cancels_a_sleeping_query(postgres_url: str) -> None:
     message = str(info.value)
     assert "a statement ran longer than 1 s (AKER_DB_STATEMENT_TIMEOUT) and was cancelled" in message
     assert "statement timeout" in message
-    assert mask_url(postgres_url).split("?")[0].replace("postgresql:", "postgresql+psycopg:") in message
+    assert mask_dsn(postgres_url).split("?")[0].replace("postgresql:", "postgresql+psycopg:") in message
     # The connection is usable afterwards (the pool hands out a working one).
     with engine.connect() as conn:
         assert conn.execute(text("select 1")).scalar() == 1
@@ -263,9 +264,7 @@ def test_lost_connection_is_a_connection_error(postgres_url: str) -> None:
 
 @pytest.mark.postgres
 def test_task_engine_carries_the_configured_timeouts(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """aker_tasks.database hands tasks engines with AKER_DB_*_TIMEOUT applied."""
-    from aker_tasks.database import database_engine
-
+    """database_engine (every engine aker uses) applies AKER_DB_*_TIMEOUT."""
     monkeypatch.setenv("AKER_POSTGIS_DSN", postgres_url)
     monkeypatch.setenv("AKER_DB_STATEMENT_TIMEOUT", "2.5")
     monkeypatch.setenv("AKER_DB_CONNECT_TIMEOUT", "4")
