@@ -9,7 +9,8 @@ Subcommands:
 * ``aker show --as-of YYYY-MM-DD [...]`` -- the built targets and top markets
   (the same as ``python -m aker_tasks.show``).
 * ``aker export --as-of YYYY-MM-DD [--format csv] | --describe`` -- build or reuse the export
-  and print its stable path, or the data dictionary (:mod:`aker_tasks.exports.command`).
+  and print its stable path, or the data dictionary (:mod:`aker_tasks.exports.command`);
+  ``aker report --as-of YYYY-MM-DD`` -- the same for the HTML scorecard.
 * ``aker luigid [--port 8082] [--address 127.0.0.1] [--background] [--logdir DIR]
   [--state-path P]`` -- Luigi's central scheduler with aker's defaults and task history
   (``<cache>/luigid/history.db``, browsable at ``/history``).
@@ -230,6 +231,7 @@ def _parser() -> argparse.ArgumentParser:
     # Its options belong to aker_tasks.show: passed on untouched (see main).
     sub.add_parser("show", add_help=False, help="the built targets and top markets (--as-of YYYY-MM-DD)")
     sub.add_parser("export", add_help=False, help="the stable export file of an as_of, or --describe its columns")
+    sub.add_parser("report", add_help=False, help="the HTML scorecard of an as_of (= aker export --format html)")
 
     luigid = sub.add_parser("luigid", help="run Luigi's central scheduler with aker's configuration")
     luigid.add_argument("--port", type=int, default=8082, help="listening port (default 8082)")
@@ -253,10 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.command == "show":
         return _cmd_show(extra)
-    if args.command == "export":
-        from aker_tasks.exports.command import main as export_main
+    if args.command in ("export", "report"):
+        from aker_tasks.exports import command
 
-        return export_main(extra)
+        return (command.main if args.command == "export" else command.report_main)(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid}

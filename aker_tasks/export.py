@@ -1,4 +1,8 @@
-"""ExportScores: the user-facing file of a published composite (csv, parquet or jsonl).
+"""ExportScores: the user-facing file of a published composite (csv, parquet, jsonl or html).
+
+``html`` is the scorecard page (:func:`aker_core.report.render_scorecard`) of the same export
+table, with each market's metrics from the run's own FetchSource targets (which then are inputs
+of its key) and the sources' content hashes in its header.
 
 Two copies of one file: the content-addressed target under the cache (the history, with its
 sidecar) and the *stable* path ``AKER_EXPORT_DIR/<as_of>/scores[.<variant>].<ext>``
@@ -16,6 +20,7 @@ worker finds it incomplete again, which a changed key makes it.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +28,7 @@ import luigi
 
 from aker_tasks.base import AkerTask, logger
 from aker_tasks.exports.formats import CONTENT_TYPES
+from aker_tasks.fetch import FetchSource
 from aker_tasks.identity import AsOfParameter
 from aker_tasks.publication import PublishedScores, PublishScores
 from aker_tasks.score import ComposeScores, WeightedTask
@@ -68,11 +74,16 @@ class ExportScores(WeightedTask):
         return ("pyarrow.csv",) if self.format == "csv" else ()
 
     def requires(self) -> dict[str, AkerTask]:
-        """The composite to export, and its publication."""
-        return {
+        """The composite to export and its publication; for html also the fetched sources."""
+        reqs: dict[str, AkerTask] = {
             "scores": ComposeScores(as_of=self.as_of, weights=self.weights, config=self.config),
             "published": PublishScores(as_of=self.as_of, weights=self.weights, config=self.config),
         }
+        if self.format == "html":
+            from aker_core.sources.location import DATASETS
+
+            reqs.update({f"source:{d}": FetchSource(dataset=d, as_of=self.as_of, config=self.config) for d in DATASETS})
+        return reqs
 
     # --- identity -------------------------------------------------------------------------
     def stable_path(self) -> Path:
@@ -137,8 +148,12 @@ class ExportScores(WeightedTask):
         """The export table of the published composite (:func:`~aker_tasks.exports.table.export_table`).
 
         Raises:
-            DataValidationError: the database no longer publishes this composite.
+            DataValidationError: the database holds no publication of this composite.
         """
+        return self._table()[0]
+
+    def _table(self) -> tuple[pa.Table, dt.date | None]:
+        """:meth:`table` and the previous as_of its ``rank_change`` compares with (``None``: none)."""
         from aker_core.exceptions import DataValidationError
         from aker_tasks.exports.previous import previous_ranks
         from aker_tasks.exports.table import export_table
@@ -151,14 +166,27 @@ class ExportScores(WeightedTask):
                 "this export ran?); run ScoreMarkets again"
             )
         composite = read_parquet(self.requires()["scores"].target())
-        _, previous = previous_ranks(self.settings.database_url, self.as_of, self.weights_used())
-        return export_table(
+        previous_day, previous = previous_ranks(self.settings.database_url, self.as_of, self.weights_used())
+        table = export_table(
             composite,
             as_of=self.as_of,
             weights=self.weights_used(),
             run_id=str(publications["current"]["run_id"]),
             previous_ranks=previous,
         )
+        return table, previous_day
+
+    def _scorecard(self, run: RunContext, table: pa.Table, previous_day: dt.date | None) -> str:
+        """The HTML scorecard of ``table``, with the metrics and source hashes of the fetched sources."""
+        from aker_core.report import ScorecardMeta, join_metrics, render_scorecard
+        from aker_core.sources.location import SOURCE_TABLES
+        from aker_tasks.io import read_parquet
+
+        fetched = {k.removeprefix("source:"): t for k, t in self.requires().items() if k.startswith("source:")}
+        metrics = join_metrics({d: read_parquet(fetched[d].target()) for d in SOURCE_TABLES})
+        hashes = {d: str(task.target().sidecar()["source"]["content_hash"]) for d, task in fetched.items()}
+        meta = ScorecardMeta(git_sha=run.git_sha, source_hashes=hashes, previous_as_of=previous_day)
+        return render_scorecard(table, metrics=metrics, meta=meta)
 
     def log_inputs(self, run: RunContext) -> None:
         """The composite (a file), and the publications read from the database."""
@@ -187,10 +215,13 @@ class ExportScores(WeightedTask):
         from aker_tasks.exports.formats import write_export
         from aker_tasks.io import schema_doc
 
-        table = self.table()
+        table, previous_day = self._table()
         self.report(f"writing {table.num_rows} markets as {self.format}", percent=30)
         with atomic_path(target, replace_different=True) as tmp:
-            write_export(table, str(self.format), tmp)
+            if self.format == "html":
+                Path(tmp).write_text(self._scorecard(run, table, previous_day), encoding="utf-8")
+            else:
+                write_export(table, str(self.format), tmp)
         after = self.key_parts()
         if after is None or self._target_for(after).path != target.path:
             Path(target.path).unlink(missing_ok=True)

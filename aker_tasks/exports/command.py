@@ -1,10 +1,12 @@
-"""``aker export``: the stable export of an as_of (built or reused), or the data dictionary.
+"""``aker export`` and ``aker report``: the stable export of an as_of (built or reused), the dictionary.
 
-* ``aker export --as-of D [--weights J] [--format csv|parquet|jsonl] [--json]`` runs
+* ``aker export --as-of D [--weights J] [--format csv|parquet|jsonl|html] [--json]`` runs
   ``ExportScores`` (and whatever it needs that is not built yet) in this process with a local
   scheduler, exactly as ``luigi --module aker_tasks ExportScores ... --local-scheduler`` would,
   then prints the stable path. Nothing is recomputed when the export is current.
 * ``aker export --describe [--json | --markdown]`` prints the data dictionary.
+* ``aker report --as-of D [--weights J] [--json]`` is ``aker export --format html``: the HTML
+  scorecard at ``AKER_EXPORT_DIR/<as_of>/scorecard.html``.
 
 Exit codes: 0 done; 2 bad arguments or settings; 30 a task failed (its one-line error is above).
 """
@@ -15,7 +17,7 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["EXIT_FAILED", "export", "main"]
+__all__ = ["EXIT_FAILED", "export", "main", "report_main"]
 
 #: Exit code when the graph did not finish (Luigi's ``[retcode] task_failed`` in aker's luigi.cfg).
 EXIT_FAILED = 30
@@ -97,6 +99,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--markdown goes with --describe")
     if not args.as_of:
         parser.error("--as-of is required (or --describe)")
+    return _build(args.as_of, args.weights, args.format, as_json=args.json, command="aker export")
+
+
+def report_main(argv: list[str] | None = None) -> int:
+    """Run ``aker report``: the HTML scorecard of an as_of; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="aker report",
+        description="Build (or reuse) the HTML scorecard of an as_of and print its stable path.",
+    )
+    parser.add_argument("--as-of", required=True, help="YYYY-MM-DD (or YYYY-MM)")
+    parser.add_argument("--weights", help='JSON with the four pillars, e.g. \'{"supply":0.4,"jobs":0.3,...}\'')
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    return _build(args.as_of, args.weights, "html", as_json=args.json, command="aker report")
+
+
+def _build(as_of_text: str, weights_text: str | None, fmt: str, *, as_json: bool, command: str) -> int:
+    """Parse the values, run :func:`export`, print the stable path (or JSON); the exit code."""
     import orjson
 
     from aker_core.dates import parse_as_of
@@ -104,25 +124,25 @@ def main(argv: list[str] | None = None) -> int:
     from aker_tasks.identity import parse_weights
 
     try:
-        as_of = parse_as_of(args.as_of)
+        as_of = parse_as_of(as_of_text)
         weights = None
-        if args.weights is not None:
+        if weights_text is not None:
             try:
-                given = orjson.loads(args.weights)
+                given = orjson.loads(weights_text)
             except orjson.JSONDecodeError as e:
                 raise AkerError(f"--weights: not JSON ({e})") from None
             if not isinstance(given, dict):
-                raise AkerError(f"--weights: expected a JSON object with the four pillars, got {args.weights!r}")
+                raise AkerError(f"--weights: expected a JSON object with the four pillars, got {weights_text!r}")
             weights = parse_weights(given)
-        done = export(as_of, weights, args.format)
+        done = export(as_of, weights, fmt)
     except AkerError as e:
-        print(f"aker export: {e}", file=sys.stderr)
+        print(f"{command}: {e}", file=sys.stderr)
         return 2
-    if args.json:
+    if as_json:
         sys.stdout.write(orjson.dumps(done, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif done["ok"]:
         print(done["path"])
     if not done["ok"]:
-        print(f"aker export: the export as of {done['as_of']} was not built (see the errors above)", file=sys.stderr)
+        print(f"{command}: the export as of {done['as_of']} was not built (see the errors above)", file=sys.stderr)
         return EXIT_FAILED
     return 0

@@ -15,14 +15,19 @@ from aker_tasks.targets import PARQUET
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["CONTENT_TYPES", "write_export"]
+__all__ = ["CONTENT_TYPES", "TABLE_FORMATS", "write_export"]
 
-#: Export format (= file extension) -> content type.
+#: Export format (= file extension) -> content type. ``html`` is the scorecard page
+#: (:mod:`aker_core.report`), which ``ExportScores`` renders from the same table.
 CONTENT_TYPES: dict[str, str] = {
     "csv": "text/csv",
     "parquet": PARQUET,
     "jsonl": "application/jsonl",
+    "html": "text/html",
 }
+
+#: The formats :func:`write_export` writes (the data files).
+TABLE_FORMATS: tuple[str, ...] = ("csv", "parquet", "jsonl")
 
 
 def _iso_dates(column: pa.ChunkedArray) -> list[str | None]:
@@ -39,7 +44,7 @@ def _iso_dates(column: pa.ChunkedArray) -> list[str | None]:
 
 
 def write_export(table: pa.Table, fmt: str, path: str) -> None:
-    """Write ``table`` to ``path`` in ``fmt`` (one of :data:`CONTENT_TYPES`)."""
+    """Write ``table`` to ``path`` in ``fmt`` (one of :data:`TABLE_FORMATS`)."""
     if fmt == "csv":
         import pyarrow.csv as pacsv
 
@@ -64,4 +69,4 @@ def write_export(table: pa.Table, fmt: str, path: str) -> None:
                 f.write(orjson.dumps({k: v[i] for k, v in columns.items()}))
                 f.write(b"\n")
     else:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(CONTENT_TYPES)}")
+        raise ValueError(f"not a table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)}")

@@ -1,6 +1,7 @@
 """Stable export paths: the same, human place for the latest export of an as_of and weight set.
 
-``<AKER_EXPORT_DIR>/<as_of>/scores.<ext>`` holds the export made with the configured weights
+``<AKER_EXPORT_DIR>/<as_of>/scores.<ext>`` (the HTML page: ``scorecard.html``) holds the export
+made with the configured weights
 (``AKER_WEIGHTS``); any other weights get a readable variant name from their percentages,
 ``scores.supply-40_jobs-30_urban-20_outdoor-10.<ext>``, so each weight set keeps its own file and
 none overwrites another. When a percentage needs more than two decimals to be exact (e.g. 1/3),
@@ -29,8 +30,10 @@ from aker_tasks.targets import TMP_MARKER, remove_stale_temporaries
 
 __all__ = ["is_current", "replace_atomically", "stable_path", "variant_name"]
 
-#: Name of every stable export file (before the variant and the extension).
+#: Name of every stable export file (before the variant and the extension)...
 STEM = "scores"
+#: ...but the HTML page, which is a scorecard rather than the scores themselves.
+STEMS: dict[str, str] = {"html": "scorecard"}
 
 
 def _percent(weight: float) -> str:
@@ -57,10 +60,11 @@ def stable_path(
         as_of: the export's as-of date (one directory per date).
         weights: the normalised weights of the export.
         default: the normalised configured weights (``AKER_WEIGHTS``): these get plain ``scores``.
-        extension: ``csv``, ``parquet``, ``jsonl`` (the format).
+        extension: ``csv``, ``parquet``, ``jsonl`` (the format); ``html`` is ``scorecard.html``.
     """
     same = all(float(weights[p]) == float(default[p]) for p in PILLARS)
-    name = STEM if same else f"{STEM}.{variant_name(weights)}"
+    stem = STEMS.get(extension, STEM)
+    name = stem if same else f"{stem}.{variant_name(weights)}"
     return export_dir / as_of.isoformat() / f"{name}.{extension}"
 
 
