@@ -14,7 +14,7 @@ import pytest
 
 from aker_core.exceptions import ScoringError
 from aker_tasks.exports.dictionary import data_dictionary, metric_rows, render_markdown
-from aker_tasks.exports.formats import CONTENT_TYPES, write_export
+from aker_tasks.exports.formats import TABLE_FORMATS, write_export
 from aker_tasks.exports.stable import stable_path, variant_name
 from aker_tasks.exports.table import EXPORT_SCHEMA, competition_rank, export_table, weights_text
 
@@ -104,7 +104,7 @@ def test_weights_text_is_exact() -> None:
 
 def _write_all(table: pa.Table, tmp_path: Path) -> dict[str, Path]:
     paths = {}
-    for fmt in CONTENT_TYPES:
+    for fmt in TABLE_FORMATS:
         paths[fmt] = tmp_path / f"scores.{fmt}"
         write_export(table, fmt, str(paths[fmt]))
     return paths
