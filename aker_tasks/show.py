@@ -22,21 +22,24 @@ __all__ = ["main", "publication_of"]
 
 def publication_of(as_of: dt.date) -> dict[str, Any] | None:
     """What the database publishes for ``as_of``: run id, weights, rows, finish time; ``None`` if nothing."""
-    from sqlalchemy import func, select
+    from sqlalchemy import Text, cast, func, select
     from sqlalchemy.orm import Session
 
     from aker_data.models import PillarScore, Run
     from aker_tasks.database import run_engine
 
+    # Grouped by the weights' text: PostgreSQL's json type has no equality operator.
+    weights_text = cast(PillarScore.weights, Text)
     with Session(run_engine()) as session:
         row = session.execute(
-            select(PillarScore.run_id, PillarScore.weights, func.count())
+            select(PillarScore.run_id, weights_text, func.count())
             .where(PillarScore.score_as_of == as_of)
-            .group_by(PillarScore.run_id, PillarScore.weights)
+            .group_by(PillarScore.run_id, weights_text)
         ).all()
         if not row:
             return None
-        run_id, weights, _ = row[0]
+        run_id, text, _ = row[0]
+        weights = orjson.loads(text)
         run = session.get(Run, run_id) if run_id else None
         return {
             "run_id": run_id,

@@ -51,8 +51,10 @@ class Column:
 
 def _rule_text(rule: MetricRule) -> str:
     if rule.kind == "flag":
-        return f"{rule.metric} (flag)"
-    return f"{rule.metric} ({'lower' if rule.kind == 'lower' else 'higher'} is better, {rule.low:g} to {rule.high:g})"
+        return f"{rule.metric} (flag: true 1, false 0)"
+    if rule.kind == "lower":
+        return f"{rule.metric} (lower is better: 1 at or below {rule.low:g}, 0 at or above {rule.high:g})"
+    return f"{rule.metric} (higher is better: 0 at or below {rule.low:g}, 1 at or above {rule.high:g})"
 
 
 def _pillar_column(pillar: str) -> Column:
@@ -61,8 +63,8 @@ def _pillar_column(pillar: str) -> Column:
         f"{pillar}_0_5",
         "float64",
         f"0-5 ({_ROUNDING['0_5']})",
-        f"{PILLAR_TITLES[pillar]} pillar: 5 x the mean of the 0-1 fractions of its {len(rules)} present metrics; "
-        "empty when none is present",
+        f"{PILLAR_TITLES[pillar]} pillar: 5 x the mean of the 0-1 fractions of those of its {len(rules)} metrics "
+        "that are present (linear between the anchors, clamped); empty when none is",
         f"{PILLAR_TABLES[pillar]}: " + ", ".join(_rule_text(r) for r in rules),
     )
 

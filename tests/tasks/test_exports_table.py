@@ -170,7 +170,7 @@ def test_dictionary_covers_every_export_column_and_rule() -> None:
     ]
     assert sorted(m["metric"] for m in metric_rows()) == sorted(r.metric for r in RULES)
     jobs = next(c for c in data_dictionary() if c.name == "jobs_0_5")
-    assert "unemployment_rate (lower is better, 2.5 to 8)" in jobs.source
+    assert "unemployment_rate (lower is better: 1 at or below 2.5, 0 at or above 8)" in jobs.source
 
 
 def test_readme_dictionary_is_current() -> None:
