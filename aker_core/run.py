@@ -69,6 +69,9 @@ class RunContext:
         seed: seed of :attr:`rng`; defaults to one derived from the config hash.
         task_family: the Luigi task family this run executes, if any.
         task_params: that task's significant parameters.
+        code_versions: the code the run executes beyond the git sha: ``{"modules": {module:
+            version}, "libraries": {name: version}}`` (the task's code modules and the versions of
+            the libraries that shape results).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class RunContext:
         seed: int | None = None,
         task_family: str | None = None,
         task_params: dict[str, Any] | None = None,
+        code_versions: dict[str, Any] | None = None,
     ) -> None:
         self._factory = session_factory
         self.settings = settings or get_settings()
@@ -95,6 +99,7 @@ class RunContext:
         self.rng = random.Random(seed)
         self.task_family = task_family
         self.task_params = task_params
+        self.code_versions = code_versions
         self.id: str = str(uuid.uuid4())
         self.started_at: dt.datetime | None = None
         self.finished_at: dt.datetime | None = None
@@ -141,6 +146,7 @@ class RunContext:
                     status="running",
                     task_family=self.task_family,
                     task_params=self.task_params,
+                    code_versions=self.code_versions,
                     host=socket.gethostname(),
                     pid=os.getpid(),
                     process_token=process_token(),

@@ -87,6 +87,9 @@ class Run(Base):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     #: What a run that completed still wants a person to see, one per line.
     warnings: Mapped[str | None] = mapped_column(Text)
+    #: The code a task run executed beyond the git sha: ``{"modules": {module: version},
+    #: "libraries": {name: version}}`` (migration 0005; ``None`` for older runs).
+    code_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Lineage(Base):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import luigi
 
 from aker_core.config import Settings, get_settings
-from aker_tasks.hashing import cache_key, code_version, file_hash
+from aker_tasks.cachekey import KeyParts, compute_key
+from aker_tasks.hashing import code_version, file_hash, library_versions
 from aker_tasks.identity import ConfigParameter, config_fingerprint
 from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget, remove_stale_temporaries
 
@@ -180,26 +181,39 @@ class AkerTask(luigi.Task):
             items = [] if reqs is None else [("0", reqs)]
         return {name: task.output() for name, task in items}
 
-    def key_parts(self) -> dict[str, Any] | None:
-        """Everything the output depends on, or ``None`` while inputs are missing.
+    def key_parts(self) -> KeyParts | None:
+        """Everything the output depends on, by name, or ``None`` while inputs are missing.
 
-        ``config`` is left out: it fingerprints the whole graph's inputs, whereas the key names
-        exactly this task's, so an unchanged branch keeps its targets when another source changes.
+        Gathers the parts :func:`~aker_tasks.cachekey.compute_key` turns into the key (the one
+        place the rule lives). ``config`` is left out: it fingerprints the whole graph's inputs,
+        whereas the key names exactly this task's, so an unchanged branch keeps its targets when
+        another source changes.
         """
         inputs = self.input_hashes()
         if inputs is None:
             return None
-        excluded = {"config", *self.key_excludes}
-        return {
-            "family": self.get_task_family(),
-            "params": {k: v for k, v in self.to_str_params(only_significant=True).items() if k not in excluded},
-            "code_version": code_version(*self.code_modules) if self.code_modules else "",
-            "inputs": inputs,
-            "settings": self.result_settings(),
-        }
+        return self.parts_for(inputs)
 
-    def _target_for(self, parts: dict[str, Any]) -> CacheTarget:
-        key = cache_key(parts)
+    def parts_for(self, inputs: Mapping[str, str]) -> KeyParts:
+        """The key parts of this task with the given input content hashes (``aker status`` also
+        asks while an upstream target is not built, leaving that input out)."""
+        excluded = {"config", *self.key_excludes}
+        return KeyParts(
+            family=self.get_task_family(),
+            params={k: v for k, v in self.to_str_params(only_significant=True).items() if k not in excluded},
+            code=self.code_versions(),
+            libraries=library_versions() if self.code_modules else {},
+            inputs=dict(inputs),
+            settings=self.result_settings(),
+        )
+
+    def code_versions(self) -> dict[str, str]:
+        """Module -> code version of each of :attr:`code_modules`."""
+        return {module: code_version(module) for module in self.code_modules}
+
+    def target_for(self, parts: KeyParts) -> CacheTarget:
+        """The target named by ``parts`` (see :func:`~aker_tasks.cachekey.compute_key`)."""
+        key = compute_key(parts).key
         path = (
             self.settings.cache_path
             / "targets"
@@ -218,7 +232,7 @@ class AkerTask(luigi.Task):
         parts = self.key_parts()
         if parts is None:
             return PendingTarget(f"{self.task_id}: inputs not built yet")
-        return self._target_for(parts)
+        return self.target_for(parts)
 
     def target(self) -> CacheTarget:
         """The resolved output target (only valid once inputs exist, e.g. inside run())."""
@@ -295,6 +309,7 @@ class AkerTask(luigi.Task):
         from aker_core.logging import log_context
         from aker_core.run import RunContext
         from aker_tasks.database import run_engine
+        from aker_tasks.openlineage import run_started
 
         with (
             RunContext(
@@ -302,23 +317,22 @@ class AkerTask(luigi.Task):
                 settings=self.run_settings(),
                 task_family=self.get_task_family(),
                 task_params=self.to_str_params(only_significant=True),
+                code_versions={"modules": self.code_versions(), "libraries": library_versions()},
             ) as run,
             log_context(run_id=run.id, task=self.get_task_family(), as_of=getattr(self, "as_of", None)),
         ):
+            run_started(self, run)  # OpenLineage START (a no-op unless configured)
             yield run
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Compute and write :meth:`target`; return extra sidecar fields (e.g. rows, schema)."""
         raise NotImplementedError
 
-    def provenance(self, run: RunContext, parts: dict[str, Any]) -> dict[str, Any]:
+    def provenance(self, run: RunContext, parts: KeyParts) -> dict[str, Any]:
         """Sidecar fields every target carries, from the key parts the target was named by."""
         return {
-            "task": {"family": self.get_task_family(), "params": parts.get("params", {})},
-            "inputs": parts.get("inputs", {}),
-            "code_version": parts.get("code_version", ""),
-            "result_settings": parts.get("settings", {}),
-            "cache_key": cache_key(parts),
+            **parts.sidecar_fields(),
+            "cache_key": compute_key(parts).key,
             "run_id": run.id,
             "git_sha": run.git_sha,
             "config_hash": run.config_hash,
@@ -348,7 +362,7 @@ class AkerTask(luigi.Task):
         parts = self.key_parts()
         if parts is None:
             raise RuntimeError(f"{self.task_id}: run before its inputs were built")
-        target = self._target_for(parts)
+        target = self.target_for(parts)
         if target.exists():
             # Scheduled while its inputs were missing; they turned out identical to ones seen
             # before (or another worker just built it), so this exact result already exists.

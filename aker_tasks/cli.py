@@ -11,6 +11,11 @@ Subcommands:
 * ``aker export --as-of YYYY-MM-DD [--format csv] | --describe`` -- build or reuse the export
   and print its stable path, or the data dictionary (:mod:`aker_tasks.exports.command`);
   ``aker report --as-of YYYY-MM-DD`` -- the same for the HTML scorecard.
+* ``aker status --as-of D [--weights J] [--json] [--exit-code]`` and ``aker runs list|show|diff``
+  -- why a run would rerun, and what differs between runs (see :mod:`aker_tasks.audit.cli`).
+* ``aker trace --as-of D --market MSA_ID [--json] [--restore DIR]`` -- where a published score came
+  from (:mod:`aker_tasks.audit.trace`); ``aker gc [--dry-run] [--keep-days N] [--json]`` -- remove
+  what no live result needs (:mod:`aker_tasks.audit.gc`). Their exit codes are in those modules.
 * ``aker luigid [--port 8082] [--address 127.0.0.1] [--background] [--logdir DIR]
   [--state-path P]`` -- Luigi's central scheduler with aker's defaults and task history
   (``<cache>/luigid/history.db``, browsable at ``/history``).
@@ -19,10 +24,11 @@ Exit codes:
 
 * 0 -- success.
 * 1 -- ``aker db current``: the database is not at the head revision; ``aker show``: the scores
-  are not built for the current inputs.
+  are not built for the current inputs; ``aker status --exit-code``: something would run.
 * 2 -- usage or configuration error (unknown subcommand, invalid ``AKER_*`` value, a DSN naming
   an unknown driver, ``--background`` without python-daemon).
-* 3 -- database error: unreachable, credentials refused, or a migration failed.
+* 3 -- database error: unreachable, credentials refused, or a migration failed (``aker runs``:
+  the run database cannot be read).
 * 4 -- ``aker luigid`` could not start (e.g. the port is in use).
 
 Errors are one line on stderr without a traceback, and never contain a password.
@@ -239,6 +245,15 @@ def _parser() -> argparse.ArgumentParser:
     luigid.add_argument("--background", action="store_true", help="daemonize (needs python-daemon)")
     luigid.add_argument("--logdir", type=Path, help="log directory (background default <cache>/luigid/log)")
     luigid.add_argument("--state-path", type=Path, help="scheduler state file (default <cache>/luigid/state.pickle)")
+
+    from aker_tasks.audit import gc, trace  # light modules: each command imports its libraries itself
+
+    trace.add_parser(sub)
+    gc.add_parser(sub)
+
+    from aker_tasks.audit.cli import add_parsers as add_audit_parsers  # status, runs
+
+    add_audit_parsers(sub)
     return parser
 
 
@@ -261,7 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         return (command.main if args.command == "export" else command.report_main)(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid}
+    if getattr(args, "handler", None) is not None:  # aker trace, aker gc
+        return int(args.handler(args))
+    from aker_tasks.audit.cli import COMMANDS as AUDIT_COMMANDS
+
+    commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid, **AUDIT_COMMANDS}
     if args.command not in commands:
         parser.print_usage(sys.stderr)
         print("aker: error: a subcommand is required (see aker --help)", file=sys.stderr)

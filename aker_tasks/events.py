@@ -1,4 +1,4 @@
-"""Luigi event handlers: per-task metrics for batch runs, and aker's logging set-up.
+"""Luigi event handlers: per-task metrics for batch runs, OpenLineage events, and aker's logging set-up.
 
 Luigi runs tasks in short-lived (and, with ``--workers N``, forked) processes, so each process
 keeps its own :class:`~aker_core.monitoring.batch.TaskMetrics` and flushes it after every
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import luigi
 
 from aker_core.config import get_settings
+from aker_tasks import openlineage
 from aker_tasks.base import AkerTask
 from aker_tasks.luigi_setup import retry_failed_dependency
 from aker_tasks.pipeline import ScoreMarkets
@@ -77,13 +78,15 @@ def _on_start(task: AkerTask) -> None:
 def _on_success(task: AkerTask) -> None:
     stats = getattr(task, "run_stats", {})
     _observe(task, "executed", **stats)
+    openlineage.task_succeeded(task)
 
 
 @AkerTask.event_handler(luigi.Event.FAILURE)
-def _on_failure(task: AkerTask, _exception: BaseException) -> None:
+def _on_failure(task: AkerTask, exception: BaseException) -> None:
     started = _started.pop(task.task_id, None)
     duration = time.perf_counter() - started if started is not None else 0.0
     _observe(task, "failed", duration_seconds=duration)
+    openlineage.task_failed(task, exception)
 
 
 @AkerTask.event_handler(luigi.Event.DEPENDENCY_PRESENT)
@@ -91,8 +94,14 @@ def _on_cached(task: AkerTask) -> None:
     _observe(task, "cached")
 
 
+def _preload_lineage(_task: luigi.Task, _dependency: luigi.Task) -> None:
+    # An incomplete task will run: load the OpenLineage client (if configured) before workers fork.
+    openlineage.preload()
+
+
 for _family in (AkerTask, ScoreMarkets):
     _family.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(retry_failed_dependency)
+    _family.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(_preload_lineage)
 
 
 @ScoreMarkets.event_handler(luigi.Event.DEPENDENCY_PRESENT)

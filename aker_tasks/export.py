@@ -10,27 +10,31 @@ sidecar) and the *stable* path ``AKER_EXPORT_DIR/<as_of>/scores[.<variant>].<ext
 
 The export shows more than the composite: the publishing run's id, and ``rank_change`` against
 the previous publication in the database (:mod:`aker_tasks.exports.previous`). Both are database
-state, not files, so they enter the target's *cache key* beside the composite's content hash
-(:meth:`ExportScores.key_parts`): republishing this date, or publishing an earlier date with the
-same weights, gives a new key and a new export, while a rerun with nothing changed finds its
-target. They are deliberately not part of the ``config`` fingerprint (the task id): that names
-the graph's configuration, sources and code; luigid re-runs a task that was done once the
-worker finds it incomplete again, which a changed key makes it.
+state, not files, so they enter the target's *cache key* as inputs beside the composite's
+content hash (:meth:`ExportScores.database_inputs`; ``aker status`` names them when they changed):
+republishing this date, or publishing an earlier date with the same weights, gives a new key and
+a new export, while a rerun with nothing changed finds its target. They are deliberately not
+part of the ``config`` fingerprint (the task id): that names the graph's configuration, sources
+and code; luigid re-runs a task that was done once the worker finds it incomplete again, which a
+changed key makes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import luigi
+import orjson
 
 from aker_tasks.base import AkerTask, logger
 from aker_tasks.exports.formats import CONTENT_TYPES
 from aker_tasks.fetch import FetchSource
 from aker_tasks.identity import AsOfParameter
-from aker_tasks.publication import PublishedScores, PublishScores
+from aker_tasks.publication import PublishScores
 from aker_tasks.score import ComposeScores, WeightedTask
 from aker_tasks.targets import CacheTarget, atomic_path
 
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from aker_core.run import RunContext
+    from aker_tasks.cachekey import KeyParts
 
 __all__ = ["CONTENT_TYPES", "ExportScores"]
 
@@ -53,7 +58,13 @@ class ExportScores(WeightedTask):
     as_of = AsOfParameter(description="As-of date of the scores to export.")
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
 
-    code_modules: ClassVar[tuple[str, ...]] = ("aker_tasks.export", "aker_tasks.exports")
+    # config.weights: how the weights the export is published with are normalised (WeightedTask)
+    code_modules: ClassVar[tuple[str, ...]] = (
+        "aker_tasks.export",
+        "aker_tasks.exports",
+        "aker_tasks.io",
+        "aker_core.config.weights",
+    )
 
     @property
     def content_type(self) -> str:  # type: ignore[override]
@@ -96,38 +107,69 @@ class ExportScores(WeightedTask):
             settings.export_dir, self.as_of, self.weights_used(), settings.weights.normalised(), self.extension
         )
 
-    def publications(self) -> dict[str, Any] | None:
+    def publications(self, composite_hash: str | None = None) -> dict[str, Any] | None:
         """The database state the export shows, or ``None`` while this composite was never published.
 
+        Args:
+            composite_hash: the composite's content hash (default: its current target's).
+
         Returns:
-            ``current``: the run that published this composite and the publication id;
+            ``current``: the publication id of the composite with these weights and the run that
+            (last) published it -- the run named by the date's rows while the database holds it;
             ``previous``: the previous publication with these weights
             (:func:`~aker_tasks.exports.previous.previous_publication`) or ``None``.
         """
         from aker_tasks.exports.previous import last_publisher, previous_publication
+        from aker_tasks.publication import publication_id
 
-        published = self.requires()["published"].output()
-        if not isinstance(published, PublishedScores):
-            return None
+        if composite_hash is None:
+            scores = self.requires()["scores"].output()
+            if not isinstance(scores, CacheTarget) or not scores.exists():
+                return None
+            composite_hash = scores.content_hash()
         url = self.settings.database_url
-        # The writer of the date's rows; if another run (other weights) has replaced them since,
-        # as concurrent runs may, the run that last published these scores: the export of
-        # what this task's graph computed still succeeds and names its publisher.
-        run_id = published.publisher() or last_publisher(url, published.publication)
+        publication = publication_id(composite_hash, self.weights_used())
+        # Also after another run (other weights) replaced the date's rows, as concurrent runs
+        # may: the export of what this task's graph computed still succeeds and names its publisher.
+        run_id = last_publisher(url, self.as_of, publication)
         if run_id is None:
             return None
         previous = previous_publication(url, self.as_of, self.weights_used())
-        return {"current": {"run_id": run_id, "publication": published.publication}, "previous": previous}
+        return {"current": {"run_id": run_id, "publication": publication}, "previous": previous}
 
-    def key_parts(self) -> dict[str, Any] | None:
-        """The composite's key parts plus :meth:`publications` (``None`` until published)."""
-        parts = super().key_parts()
-        if parts is None:
-            return None
-        publications = self.publications()
+    def database_inputs(self, inputs: Mapping[str, str]) -> dict[str, str]:
+        """:meth:`publications` of the composite in ``inputs`` as key inputs (``{}`` while unpublished
+        or the composite is not built), named for ``aker status``: ``publication`` (its id),
+        ``publisher`` (the run) and ``previous_publication`` (a hash of the previous publication's
+        identity, or ``none``)."""
+        from aker_tasks.hashing import hash_bytes
+
+        composite = inputs.get("scores")
+        try:
+            publications = self.publications(composite) if composite else None
+        except Exception:  # an unreachable database: unknown, so pending (run() reports the error)
+            logger.debug("%s: publications unreadable; the export's key is unknown", self.task_id, exc_info=True)
+            return {}
         if publications is None:
-            return None
-        return {**parts, "publications": publications}
+            return {}
+        current, previous = publications["current"], publications["previous"]
+        return {
+            "publication": str(current["publication"]),
+            "publisher": str(current["run_id"]),
+            "previous_publication": "none"
+            if previous is None
+            else hash_bytes(orjson.dumps(previous, option=orjson.OPT_SORT_KEYS)),
+        }
+
+    def parts_for(self, inputs: Mapping[str, str]) -> KeyParts:
+        """The file inputs' parts plus :meth:`database_inputs`: the database state the export shows."""
+        parts = super().parts_for(inputs)
+        return replace(parts, inputs={**parts.inputs, **self.database_inputs(inputs)})
+
+    def key_parts(self) -> KeyParts | None:
+        """As for every task, but ``None`` (pending) until the composite was published."""
+        parts = super().key_parts()
+        return parts if parts is not None and "publication" in parts.inputs else None
 
     def complete(self) -> bool:
         """The target exists, the database publishes its scores and the stable file is a copy of it."""
@@ -154,17 +196,11 @@ class ExportScores(WeightedTask):
 
     def _table(self) -> tuple[pa.Table, dt.date | None]:
         """:meth:`table` and the previous as_of its ``rank_change`` compares with (``None``: none)."""
-        from aker_core.exceptions import DataValidationError
         from aker_tasks.exports.previous import previous_ranks
         from aker_tasks.exports.table import export_table
         from aker_tasks.io import read_parquet
 
-        publications = self.publications()
-        if publications is None:
-            raise DataValidationError(
-                f"as of {self.as_of}: the database holds no publication of these scores (was it emptied while "
-                "this export ran?); run ScoreMarkets again"
-            )
+        publications = self._require_publication()
         composite = read_parquet(self.requires()["scores"].target())
         previous_day, previous = previous_ranks(self.settings.database_url, self.as_of, self.weights_used())
         table = export_table(
@@ -175,6 +211,23 @@ class ExportScores(WeightedTask):
             previous_ranks=previous,
         )
         return table, previous_day
+
+    def _require_publication(self) -> dict[str, Any]:
+        """:meth:`publications`, which must exist.
+
+        Raises:
+            DataValidationError: the composite was never published (or the database was emptied).
+            DatabaseConnectionError: the database cannot be reached.
+        """
+        from aker_core.exceptions import DataValidationError
+
+        publications = self.publications()
+        if publications is None:
+            raise DataValidationError(
+                f"as of {self.as_of}: the database holds no publication of these scores (was it emptied while "
+                "this export ran?); run ScoreMarkets again"
+            )
+        return publications
 
     def _scorecard(self, run: RunContext, table: pa.Table, previous_day: dt.date | None) -> str:
         """The HTML scorecard of ``table``, with the metrics and source hashes of the fetched sources."""
@@ -223,7 +276,7 @@ class ExportScores(WeightedTask):
             else:
                 write_export(table, str(self.format), tmp)
         after = self.key_parts()
-        if after is None or self._target_for(after).path != target.path:
+        if after is None or self.target_for(after).path != target.path:
             Path(target.path).unlink(missing_ok=True)
             raise DataValidationError(
                 f"as of {self.as_of}: scores were published while this export was written; run it again"
@@ -234,6 +287,9 @@ class ExportScores(WeightedTask):
         """Build the target (unless cached), then make the stable file a copy of it."""
         from aker_tasks.exports.stable import is_current, replace_atomically
 
+        # Ask once outside the key, so an unreachable database or a missing publication fails
+        # with its own one-line error, not as an unknown key.
+        self._require_publication()
         super().run()
         target = self.target()
         dest = self.stable_path()

@@ -12,6 +12,7 @@ import luigi
 from aker_core.config import Settings
 from aker_core.exceptions import DataValidationError
 from aker_core.sources.location import DATABASE_SOURCE, DATASETS
+from aker_core.sources.retain import retain, retained_path
 from aker_tasks.base import AkerTask
 from aker_tasks.hashing import file_hash, hash_bytes
 from aker_tasks.identity import AsOfParameter
@@ -75,6 +76,7 @@ class FetchSource(AkerTask):
         "aker_core.scoring.rules",
         "aker_data.models",
         "aker_tasks.fetch",
+        "aker_tasks.io",
     )
 
     def label(self) -> str:
@@ -105,6 +107,42 @@ class FetchSource(AkerTask):
         if self._from_database():
             return f"database:{self.dataset}"
         return source_path(self.settings, str(self.dataset)).as_uri()
+
+    # --- retained sources (aker_core.sources.retain) ---------------------------------------
+    def _retaining(self) -> bool:
+        """Sources are retained when AKER_RETAIN_SOURCES is on and the source is a file."""
+        return self.settings.retain_sources and not self._from_database()
+
+    def _retained_missing(self) -> bool:
+        """Whether the current source should be retained and is not (a ``stat``, no hashing)."""
+        if not self._retaining():
+            return False
+        path = source_path(self.settings, str(self.dataset))
+        dataset_hash = source_hash(self.settings, str(self.dataset))
+        return not retained_path(self.settings.cache_path, dataset_hash, path.suffix).is_file()
+
+    def complete(self) -> bool:
+        """The target exists and, when sources are retained, so does the copy of the source it was read from.
+
+        A fetch whose target is reused (cached) but whose source copy is missing -- retention was
+        off when it ran, or the copy was removed -- runs only to make the copy (:meth:`run`).
+        """
+        if not super().complete():
+            return False
+        try:
+            return not self._retained_missing()
+        except Exception:  # as AkerTask.complete: never raise from a completeness check
+            return False
+
+    def run(self) -> None:
+        """Fetch (retaining the source), or, when the target already exists, only retain the source."""
+        super().run()
+        if self._retained_missing():
+            retain(
+                source_path(self.settings, str(self.dataset)),
+                source_hash(self.settings, str(self.dataset)),
+                self.settings.cache_path,
+            )
 
     def log_inputs(self, run: RunContext) -> None:
         """Record the source read as the input lineage row."""
@@ -158,6 +196,9 @@ class FetchSource(AkerTask):
             raise DataValidationError(
                 f"dataset {self.dataset!r} ({self._source_label()}) changed while it was read; run again"
             )
+        if self._retaining():
+            # Before the sidecar: a fetch's result never exists without the bytes it was read from.
+            retain(source_path(self.settings, str(self.dataset)), before, self.settings.cache_path)
         self.report(f"writing {table.num_rows} markets of {self.dataset}", percent=90)
         write_parquet(target, table)
         return {

@@ -1,4 +1,4 @@
-"""Content hashes and cache keys.
+"""Content hashes, code versions and library versions (the cache key itself: :mod:`aker_tasks.cachekey`).
 
 Kept free of pyarrow and SQLAlchemy: a fully cached rerun only hashes source files, reads
 sidecars and builds keys, and must not pay for importing what it does not use.
@@ -10,14 +10,12 @@ import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import orjson
 import xxhash
 
 from aker_core.sources.location import content_hash
 
-__all__ = ["HASH_PREFIX", "cache_key", "code_version", "file_hash", "hash_bytes"]
+__all__ = ["HASH_PREFIX", "RESULT_LIBRARIES", "code_version", "file_hash", "hash_bytes", "library_versions"]
 
 #: Every content hash carries its algorithm so a later change of algorithm cannot collide.
 HASH_PREFIX = "xxh3_128:"
@@ -64,6 +62,23 @@ def code_version(*modules: str) -> str:
     return h.hexdigest()[:16]
 
 
-def cache_key(parts: dict[str, Any]) -> str:
-    """A target's identity: the hash of everything that determines its content."""
-    return xxhash.xxh3_128_hexdigest(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS))
+#: Distributions whose version can change a result's bytes (Arrow's readers, writers and compute
+#: kernels; numpy under them; Luigi's parameter parsing; SQLAlchemy reading database sources and
+#: writing publications). Their versions and Python's enter every task's code version.
+RESULT_LIBRARIES: tuple[str, ...] = ("pyarrow", "numpy", "luigi", "sqlalchemy")
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> dict[str, str]:
+    """Versions of :data:`RESULT_LIBRARIES` and of Python, from package metadata (nothing imported)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str] = {}
+    for name in RESULT_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    found["python"] = platform.python_version()
+    return found

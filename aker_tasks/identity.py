@@ -5,10 +5,11 @@ one task. Everything that can change a task's result therefore has to be a param
 
 * ``config`` (every task): a short fingerprint of the configuration *and content* the graph
   is computed from -- the result-affecting settings other than weights, the cache and database
-  locations (never a password), the content hashes of the five sources and the code version
-  of every task. Two configurations never share a task id; the same configuration always does,
-  so N workers of it split one graph. Because the sources' content is in it, an edited source
-  gives new task ids, which luigid has never seen done, failed or disabled.
+  locations (never a password), the content hashes of the five sources, the code version
+  of every task and the versions of the libraries that shape results. Two configurations never
+  share a task id; the same configuration always does, so N workers of it split one graph.
+  Because the sources' content is in it, an edited source gives new task ids, which luigid has
+  never seen done, failed or disabled.
 * ``weights`` (the tasks that compose): the normalised weights, defaulting to ``AKER_WEIGHTS``,
   so the scheduler's UI shows which weights a box was computed with.
 
@@ -116,7 +117,7 @@ def database_identity(url: str) -> str:
 def config_fingerprint(settings: Settings | None = None) -> str:
     """The ``config`` parameter of this process's tasks (see the module docstring)."""
     from aker_tasks.base import all_code_modules
-    from aker_tasks.hashing import code_version
+    from aker_tasks.hashing import code_version, library_versions
 
     settings = settings or get_settings()
     parts = {
@@ -125,6 +126,7 @@ def config_fingerprint(settings: Settings | None = None) -> str:
         "database": database_identity(settings.database_url),
         "sources": _source_identity(settings),
         "code": code_version(*all_code_modules()),
+        "libraries": library_versions(),
     }
     digest = xxhash.xxh3_64_hexdigest(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS))
     return digest[:FINGERPRINT_CHARS]

@@ -116,11 +116,6 @@ class PublishedScores(luigi.Target):
         """Whether the database holds this publication (an unreachable database: no)."""
         return _is_published(_read_state(self.url, self.as_of), self.publication, self.rows)
 
-    def publisher(self) -> str | None:
-        """The run that published it, or ``None`` when the database does not hold this publication."""
-        state = _read_state(self.url, self.as_of)
-        return str(state[2]) if state and state[2] and _is_published(state, self.publication, self.rows) else None
-
     def __repr__(self) -> str:
         return f"PublishedScores(as_of={self.as_of}, publication={self.publication}, rows={self.rows})"
 
@@ -174,7 +169,16 @@ class PublishScores(WeightedTask):
 
     as_of = AsOfParameter(description="As-of date of the scores to publish.")
 
-    code_modules: ClassVar[tuple[str, ...]] = ("aker_core.markets.persist", "aker_tasks.publication")
+    code_modules: ClassVar[tuple[str, ...]] = (
+        "aker_core.markets.persist",
+        "aker_core.markets.bulk",
+        "aker_core.config.weights",
+        "aker_core.scoring.composite",
+        "aker_core.scoring.arrowutil",
+        "aker_data.models",
+        "aker_tasks.publication",
+        "aker_tasks.io",
+    )
 
     def requires(self) -> ComposeScores:
         """The composite to publish."""

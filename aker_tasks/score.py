@@ -96,6 +96,7 @@ class ScorePillar(AkerTask):
         "aker_core.scoring.pillars",
         "aker_core.scoring.arrowutil",
         "aker_tasks.score",
+        "aker_tasks.io",
     )
 
     def label(self) -> str:
@@ -151,10 +152,14 @@ class ComposeScores(WeightedTask):
 
     as_of = AsOfParameter(description="Score as of this date (point-in-time inputs).")
 
+    # rules: which dataset each pillar comes from (named in the checks' messages)
     code_modules: ClassVar[tuple[str, ...]] = (
+        "aker_core.config.weights",
         "aker_core.scoring.composite",
         "aker_core.scoring.arrowutil",
+        "aker_core.scoring.rules",
         "aker_tasks.score",
+        "aker_tasks.io",
     )
 
     def label(self) -> str:

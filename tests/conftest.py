@@ -60,10 +60,13 @@ def require_postgres() -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No AKER_* variable, .env or cache of the developer's leaks into a test."""
+    """No AKER_*/OPENLINEAGE* variable, .env or cache of the developer's leaks into a test."""
     for key in list(os.environ):
         if key.startswith("AKER_") and key not in ("AKER_TEST_POSTGRES_DSN", "AKER_REQUIRE_POSTGRES"):
             monkeypatch.delenv(key)
+        if key.startswith("OPENLINEAGE"):  # a developer's receiver must not get the tests' events
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")  # ... nor one in ~/.openlineage/openlineage.yml
     monkeypatch.setenv("GIT_SHA", "0123456789abcdef0123456789abcdef01234567")
     monkeypatch.delenv("GIT_DIRTY", raising=False)
     work = tmp_path / "work"

@@ -150,6 +150,17 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="Seconds without a heartbeat after which a running run of another host is marked abandoned.",
     )
+    retain_sources: bool = Field(
+        default=True,
+        description="Keep the exact bytes of each source file a fetch reads under <cache_path>/sources "
+        "(for aker trace and --restore); false keeps none.",
+    )
+    gc_keep_days: float = Field(
+        default=30,
+        ge=0,
+        allow_inf_nan=False,
+        description="aker gc keeps every target, export and retained source younger than this many days.",
+    )
     # --- what is computed (result-affecting) ---
     source_uri: str = Field(
         default=SAMPLE_SOURCE,

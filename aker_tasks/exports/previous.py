@@ -1,7 +1,7 @@
 """The publications an export shows, read from the database: its own and the previous one.
 
-An export names the run that published its scores (:func:`last_publisher` when the date has
-since been republished with other weights). Its ``rank_change`` is measured against the
+An export names the run that published its scores (:func:`last_publisher`, also when the date
+has since been republished with other weights). Its ``rank_change`` is measured against the
 *previous* publication:
 
 the latest as_of *before* the export's that the database publishes with the *same*
@@ -98,9 +98,13 @@ def _query(url: str, sql: str, params: dict[str, dt.date | str]) -> list[tuple[A
     """
     sqlite_file = _plain_sqlite_file(url)
     if sqlite_file is not None:
-        # Read-only: a missing file is not created. SQLAlchemy stores SQLite dates as ISO text.
+        # mode=rw: a missing file is not created, and -- unlike mode=ro, which cannot checkpoint --
+        # the last connection to close removes the -wal/-shm files (a read leaves no trace).
+        # SQLAlchemy stores SQLite dates as ISO text.
+        if not sqlite_file.exists():
+            return []
         plain = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
-        with closing(sqlite3.connect(f"file:{quote(str(sqlite_file))}?mode=ro", uri=True, timeout=30)) as conn:
+        with closing(sqlite3.connect(f"file:{quote(str(sqlite_file))}?mode=rw", uri=True, timeout=30)) as conn:
             return [tuple(r) for r in conn.execute(sql, plain).fetchall()]
     from sqlalchemy import Date, String, bindparam, text
 
@@ -111,22 +115,28 @@ def _query(url: str, sql: str, params: dict[str, dt.date | str]) -> list[tuple[A
         return [tuple(r) for r in conn.execute(text(sql).bindparams(*binds)).all()]
 
 
-#: The latest completed PublishScores run that wrote the rows of a publication id (its
-#: ``output_hash``); a run that found the publication already in place wrote none (lineage rows 0).
+#: The latest completed PublishScores run that wrote a date's rows (its lineage output, more than
+#: none) as the publication id (its ``output_hash``). A run that found the publication already in
+#: place wrote no rows; the date matters because equal composites of two dates share an id.
 PUBLISHER_SQL = (
     "SELECT r.run_id FROM runs r WHERE r.output_hash = :publication AND r.status = 'completed' "
     "AND r.task_family = 'PublishScores' AND EXISTS (SELECT 1 FROM lineage l WHERE l.run_id = r.run_id "
-    "AND l.direction = 'output' AND l.rows > 0) ORDER BY r.finished_at DESC, r.run_id DESC LIMIT 1"
+    "AND l.direction = 'output' AND l.rows > 0 AND l.source_url = :url) "
+    "ORDER BY r.finished_at DESC, r.run_id DESC LIMIT 1"
 )
 
 
-def last_publisher(url: str, publication: str) -> str | None:
-    """The run that last published ``publication`` (a publication id), even if since replaced.
+def last_publisher(url: str, as_of: dt.date, publication: str) -> str | None:
+    """The run that last wrote ``as_of``'s rows as ``publication`` (a publication id), or ``None``.
+
+    While the database publishes it, that is the run named by the date's rows; after another
+    publication replaced it (other weights), still the run that published these scores.
 
     Raises:
         sqlite3.Error / sqlalchemy.exc.SQLAlchemyError: the database cannot answer.
     """
-    rows = _query(url, PUBLISHER_SQL, {"publication": publication})
+    where = f"pillar_scores?score_as_of={as_of.isoformat()}"  # as PublishScores records its output
+    rows = _query(url, PUBLISHER_SQL, {"publication": publication, "url": where})
     return str(rows[0][0]) if rows else None
 
 

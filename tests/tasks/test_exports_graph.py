@@ -162,16 +162,30 @@ def test_run_id_is_the_publishing_run(source_dir: Path, run_db: str) -> None:
 
 def test_export_of_a_replaced_publication_names_the_run_that_wrote_it(source_dir: Path, run_db: str) -> None:
     """Scores another run (other weights) has since replaced are exported under the run that wrote them."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from aker_data.engine import create_engine_from_url
+    from aker_data.models import PillarScore
     from aker_tasks.exports.previous import last_publisher
     from aker_tasks.publication import PublishedScores, PublishScores
+
+    def writers() -> set[str | None]:
+        engine = create_engine_from_url(run_db)
+        with Session(engine) as s:
+            found = set(s.scalars(select(PillarScore.run_id).where(PillarScore.score_as_of == AS_OF)))
+        engine.dispose()
+        return found
 
     build(ScoreMarkets(as_of=AS_OF))
     published = PublishScores(as_of=AS_OF).output()
     assert isinstance(published, PublishedScores)
-    writer = published.publisher()
+    (writer,) = writers()
+    assert writer is not None and last_publisher(run_db, AS_OF, published.publication) == writer
     build(ScoreMarkets(as_of=AS_OF, weights=OTHER))
-    assert published.publisher() is None  # replaced
-    assert writer is not None and last_publisher(run_db, published.publication) == writer
+    assert writers() != {writer} and not published.exists()  # replaced
+    assert last_publisher(run_db, AS_OF, published.publication) == writer
+    assert last_publisher(run_db, EARLIER, published.publication) is None  # another date
     assert _export().publications() == {
         "current": {"run_id": writer, "publication": published.publication},
         "previous": None,
