@@ -8,6 +8,9 @@ Subcommands:
   embedded SQLite file) to the head revision; ``aker db current`` prints its revision.
 * ``aker show --as-of YYYY-MM-DD [...]`` -- the built targets and top markets
   (the same as ``python -m aker_tasks.show``).
+* ``aker export --as-of YYYY-MM-DD [--format csv] | --describe`` -- build or reuse the export
+  and print its stable path, or the data dictionary (:mod:`aker_tasks.exports.command`);
+  ``aker report --as-of YYYY-MM-DD`` -- the same for the HTML scorecard.
 * ``aker status --as-of D [--weights J] [--json] [--exit-code]`` and ``aker runs list|show|diff``
   -- why a run would rerun, and what differs between runs (see :mod:`aker_tasks.audit.cli`).
 * ``aker trace --as-of D --market MSA_ID [--json] [--restore DIR]`` -- where a published score came
@@ -236,6 +239,8 @@ def _parser() -> argparse.ArgumentParser:
 
     # Its options belong to aker_tasks.show: passed on untouched (see main).
     sub.add_parser("show", add_help=False, help="the built targets and top markets (--as-of YYYY-MM-DD)")
+    sub.add_parser("export", add_help=False, help="the stable export file of an as_of, or --describe its columns")
+    sub.add_parser("report", add_help=False, help="the HTML scorecard of an as_of (= aker export --format html)")
 
     luigid = sub.add_parser("luigid", help="run Luigi's central scheduler with aker's configuration")
     luigid.add_argument("--port", type=int, default=8082, help="listening port (default 8082)")
@@ -284,6 +289,10 @@ def _run(argv: list[str] | None) -> int:
     args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.command == "show":
         return _cmd_show(extra)
+    if args.command in ("export", "report"):
+        from aker_tasks.exports import command
+
+        return (command.main if args.command == "export" else command.report_main)(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "handler", None) is not None:  # aker trace, aker gc

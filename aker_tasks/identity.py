@@ -15,6 +15,8 @@ one task. Everything that can change a task's result therefore has to be a param
 
 Cache keys (target paths) are separate and stay content-addressed: they hash the inputs a task
 reads, so a task whose inputs are unchanged reuses its target whatever the fingerprint says.
+Database state a task reads is an input of its key, not of the fingerprint: ExportScores' key
+holds the publications its file shows (see :mod:`aker_tasks.export`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,26 @@ if TYPE_CHECKING:
 
     from aker_core.run import RunContext
 
-__all__ = ["ComposeScores", "ScorePillar", "WeightedTask", "check_market_ids", "check_some_composite"]
+__all__ = [
+    "ComposeScores",
+    "ScorePillar",
+    "WeightedTask",
+    "check_market_ids",
+    "check_some_composite",
+    "vintage_column",
+]
+
+
+def vintage_column(pillar: str) -> str:
+    """The composite's column holding the ``data_vintage`` a pillar read for each market."""
+    return f"{pillar}_vintage"
+
+
+def _take_by_id(ids: pa.ChunkedArray | pa.Array, table: pa.Table, column: str) -> pa.ChunkedArray | pa.Array:
+    """``table[column]`` for each of ``ids`` (null where ``table`` has no row for the id)."""
+    import pyarrow.compute as pc
+
+    return pc.take(table[column], pc.index_in(ids, value_set=table["msa_id"]))
 
 
 def check_market_ids(markets: pa.Table, pillars: dict[str, pa.Table]) -> None:
@@ -94,12 +113,18 @@ class ScorePillar(AkerTask):
         return FetchSource(dataset=PILLAR_TABLES[str(self.pillar)], as_of=self.as_of, config=self.config)
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
-        """Score the fetched rows and write the pillar parquet."""
+        """Score the fetched rows and write the pillar parquet, with each market's ``data_vintage``.
+
+        The vintage is the one of the row the point-in-time fetch kept (one dataset per pillar);
+        it travels with the score so the composite and the exports can say which data fed it.
+        """
         from aker_core.scoring import score_pillar
         from aker_tasks.io import read_parquet, schema_doc, write_parquet
 
         self.report(f"scoring {self.pillar}", percent=10)
-        table = score_pillar(str(self.pillar), read_parquet(self.requires().target()))
+        fetched = read_parquet(self.requires().target())
+        table = score_pillar(str(self.pillar), fetched)
+        table = table.append_column("data_vintage", _take_by_id(table["msa_id"], fetched, "data_vintage"))
         self.report(percent=70)
         write_parquet(target, table)
         return {"rows": table.num_rows, "schema": schema_doc(table.schema)}
@@ -152,9 +177,7 @@ class ComposeScores(WeightedTask):
         return {**super().result_settings(), "weights": self.weights_used()}
 
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
-        """Join the pillars, compose, add market names and write the composite parquet."""
-        import pyarrow.compute as pc
-
+        """Join the pillars, compose, add market names and each pillar's vintage, write the composite."""
         from aker_core.scoring import compose, join_pillars
         from aker_tasks.io import read_parquet, schema_doc, write_parquet
 
@@ -164,10 +187,12 @@ class ComposeScores(WeightedTask):
         names = read_parquet(inputs["markets"].target())
         check_market_ids(names, dict(zip(PILLARS, pillars, strict=True)))
         self.report(percent=40)
-        table = compose(join_pillars(pillars), weights=self.weights_used())
+        scores = [t.select(["msa_id", f"{p}_0_5"]) for p, t in zip(PILLARS, pillars, strict=True)]
+        table = compose(join_pillars(scores), weights=self.weights_used())
         check_some_composite(table, self.as_of, dict(zip(PILLARS, pillars, strict=True)))
-        idx = pc.index_in(table["msa_id"], value_set=names["msa_id"])
-        table = table.add_column(1, "name", pc.take(names["name"], idx))
+        table = table.add_column(1, "name", _take_by_id(table["msa_id"], names, "name"))
+        for pillar, scored in zip(PILLARS, pillars, strict=True):
+            table = table.append_column(vintage_column(pillar), _take_by_id(table["msa_id"], scored, "data_vintage"))
         self.report(f"writing {table.num_rows} composite scores", percent=70)
         write_parquet(target, table)
         return {"rows": table.num_rows, "schema": schema_doc(table.schema), "weights": self.weights_used()}

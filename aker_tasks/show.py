@@ -2,7 +2,8 @@
 
 It resolves the same content-addressed targets Luigi would, so the paths it prints match the
 current sources, code and settings, names the weights it displays, and says whether the
-database publishes exactly these scores (and, if not, what it holds instead).
+database publishes exactly these scores (and, if not, what it holds instead). Exports are named
+by their stable path (``AKER_EXPORT_DIR/<as_of>/scores.<ext>``), marked when they show other scores.
 """
 
 from __future__ import annotations
@@ -21,21 +22,24 @@ __all__ = ["main", "publication_of"]
 
 def publication_of(as_of: dt.date) -> dict[str, Any] | None:
     """What the database publishes for ``as_of``: run id, weights, rows, finish time; ``None`` if nothing."""
-    from sqlalchemy import func, select
+    from sqlalchemy import Text, cast, func, select
     from sqlalchemy.orm import Session
 
     from aker_data.models import PillarScore, Run
     from aker_tasks.database import run_engine
 
+    # Grouped by the weights' text: PostgreSQL's json type has no equality operator.
+    weights_text = cast(PillarScore.weights, Text)
     with Session(run_engine()) as session:
         row = session.execute(
-            select(PillarScore.run_id, PillarScore.weights, func.count())
+            select(PillarScore.run_id, weights_text, func.count())
             .where(PillarScore.score_as_of == as_of)
-            .group_by(PillarScore.run_id, PillarScore.weights)
+            .group_by(PillarScore.run_id, weights_text)
         ).all()
         if not row:
             return None
-        run_id, weights, _ = row[0]
+        run_id, text, _ = row[0]
+        weights = orjson.loads(text)
         run = session.get(Run, run_id) if run_id else None
         return {
             "run_id": run_id,
@@ -80,10 +84,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     meta = scores.sidecar()
     print(f"scores     {scores.path}  ({meta['rows']} markets, run {meta['run_id']})")
+    exports = 0
     for fmt in CONTENT_TYPES:
-        export = ExportScores(as_of=args.as_of, format=fmt, weights=args.weights).output()
-        if isinstance(export, CacheTarget) and export.exists():
-            print(f"export     {export.path}")
+        # The stable path people open (the content-addressed copy stays in the cache).
+        export = ExportScores(as_of=args.as_of, format=fmt, weights=args.weights)
+        stable = export.stable_path()
+        if stable.exists():
+            exports += 1
+            stale = "" if export.complete() else "  (not these scores: rerun ScoreMarkets or `aker export`)"
+            print(f"export     {stable}{stale}")
+    if not exports:
+        print(f"export     none yet: `aker export --as-of {args.as_of}` writes {export.stable_path().parent}/")
     published = PublishScores(as_of=args.as_of, weights=args.weights).output()
     current = isinstance(published, PublishedScores) and published.exists()
     try:

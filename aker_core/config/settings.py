@@ -125,6 +125,10 @@ class Settings(BaseSettings):
         default_factory=default_cache_path,
         description="Directory of parquet targets, sidecars and the default SQLite database.",
     )
+    export_dir: Path | None = Field(
+        default=None,
+        description="Directory of the stable export files (<as_of>/scores.<ext>); empty means <cache_path>/exports.",
+    )
     postgis_dsn: SecretStr = Field(
         default=SecretStr(""),
         description="SQLAlchemy URL of the run database; empty means <cache_path>/aker.db (SQLite).",
@@ -234,6 +238,18 @@ class Settings(BaseSettings):
         # Absolute, so workers started elsewhere and the default DSN agree on one location.
         return value.expanduser().resolve()
 
+    @field_validator("export_dir", mode="before")
+    @classmethod
+    def _empty_export_dir_is_default(cls, value: Any) -> Any:
+        # ``AKER_EXPORT_DIR=`` (as .env.example has it) means the default, not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("export_dir")
+    @classmethod
+    def _absolute_export_dir(cls, value: Path | None) -> Path | None:
+        # Absolute for the same reason as the cache.
+        return value.expanduser().resolve() if value is not None else None
+
     @field_validator("source_uri")
     @classmethod
     def _non_empty_source(cls, value: str) -> str:
@@ -270,6 +286,12 @@ class Settings(BaseSettings):
         if value is None or not value.get_secret_value().strip():
             return None
         return SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _default_export_dir(self) -> Settings:
+        if self.export_dir is None:
+            self.export_dir = self.cache_path / "exports"
+        return self
 
     @model_validator(mode="after")
     def _default_dsn(self) -> Settings:

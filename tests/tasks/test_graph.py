@@ -194,23 +194,26 @@ def test_lost_database_is_repopulated_from_cache(
 ) -> None:
     """Pointing at a new empty database republishes the cached scores without recomputing anything.
 
-    Only PublishScores runs: ExportScores (complete only beside its publication) finds its file
-    in place once the scores are republished, and records nothing.
+    PublishScores runs, and ExportScores writes a new export naming the new publishing run
+    (its run_id column); every score in it is unchanged.
     """
     build(ScoreMarkets(as_of=AS_OF))
     expected = _scores(run_db)
     export = ExportScores(as_of=AS_OF).output()
     assert isinstance(export, CacheTarget)
-    exported = Path(export.path).read_bytes()
+    exported = pacsv.read_csv(export.path)
     fresh = f"sqlite:///{tmp_path / 'fresh' / 'aker.db'}"
     monkeypatch.setenv("AKER_POSTGIS_DSN", fresh)
     reset_settings()  # a new process: task parameters default from the new settings
     done = build(ScoreMarkets(as_of=AS_OF))
     assert families(done["completed"]) == ["ExportScores", "PublishScores", "ScoreMarkets"]
-    assert runs_by_family(fresh) == [("PublishScores", "completed")]
+    assert runs_by_family(fresh) == [("ExportScores", "completed"), ("PublishScores", "completed")]
     assert _scores(fresh) == expected
-    assert ExportScores(as_of=AS_OF).output().path == export.path
-    assert Path(export.path).read_bytes() == exported
+    again = ExportScores(as_of=AS_OF).output()
+    assert isinstance(again, CacheTarget) and again.path != export.path
+    republished = pacsv.read_csv(again.path)
+    assert republished.drop_columns(["run_id"]).equals(exported.drop_columns(["run_id"]))
+    assert republished["run_id"] != exported["run_id"]
     assert build(ScoreMarkets(as_of=AS_OF))["completed"] == set()
 
 
@@ -245,7 +248,9 @@ def test_two_workers_build_the_graph(source_dir: Path, run_db: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_export_formats(source_dir: Path, run_db: str, fmt: str) -> None:
-    """Each export format holds every market with the composite columns."""
+    """Each export format holds every market with the export columns (see test_exports_*)."""
+    from aker_tasks.exports.table import EXPORT_SCHEMA
+
     build(ExportScores(as_of=AS_OF, format=fmt))
     target = ExportScores(as_of=AS_OF, format=fmt).output()
     assert isinstance(target, CacheTarget)
@@ -262,10 +267,10 @@ def test_export_formats(source_dir: Path, run_db: str, fmt: str) -> None:
         lines = Path(target.path).read_bytes().splitlines()
         assert len(lines) == expected.num_rows
         first = orjson.loads(lines[0])
-        assert set(first) == set(expected.column_names)
+        assert list(first) == EXPORT_SCHEMA.names
         return
     assert got.num_rows == expected.num_rows
-    assert got.column_names == expected.column_names
+    assert got.column_names == EXPORT_SCHEMA.names
 
 
 def test_database_source_gives_same_scores_as_files(
@@ -324,5 +329,6 @@ def test_rows_written_by_the_service_are_replaced_on_rerun(source_dir: Path, run
     before = runs_by_family(run_db)
     done = build(ScoreMarkets(as_of=AS_OF))
     assert families(done["completed"]) == ["ExportScores", "PublishScores", "ScoreMarkets"]
-    assert runs_by_family(run_db) == sorted([*before, ("PublishScores", "completed")])
+    # The export names the new publishing run, so it is a new export.
+    assert runs_by_family(run_db) == sorted([*before, ("ExportScores", "completed"), ("PublishScores", "completed")])
     assert _scores(run_db) == expected

@@ -31,7 +31,7 @@ def test_sidecar_describes_the_target(source_dir: Path, run_db: str) -> None:
     assert meta["content_type"] == PARQUET
     assert meta["content_hash"] == file_hash(target.path)
     assert meta["rows"] == pq.read_metadata(target.path).num_rows
-    assert [c["name"] for c in meta["schema"]] == ["msa_id", "jobs_0_5"]
+    assert [c["name"] for c in meta["schema"]] == ["msa_id", "jobs_0_5", "data_vintage"]
     assert meta["task"] == {"family": "ScorePillar", "params": {"pillar": "jobs", "as_of": "2024-06-01"}}
     fetch = _target(FetchSource(dataset="market_jobs", as_of=AS_OF))
     assert meta["inputs"] == {"0": fetch.content_hash()}
