@@ -64,6 +64,13 @@ class ExportScores(WeightedTask):
         "aker_tasks.exports",
         "aker_tasks.io",
         "aker_core.config.weights",
+        "aker_tasks.publication",  # which run published the rows the export names
+        # The html format's page: its renderer, and the rules and fractions of the detail panel.
+        "aker_core.report",
+        "aker_core.scoring.arrowutil",
+        "aker_core.scoring.pillars",
+        "aker_core.scoring.rules",
+        "aker_core.sources.location",
     )
 
     @property
