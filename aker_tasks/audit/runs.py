@@ -1,6 +1,6 @@
 """``aker runs list`` / ``aker runs show``: the recorded runs, read-only.
 
-A run is one executed task (see README, "Runs and lineage"). Run ids may be given as unique
+A run is one executed task (see README, "The tables behind it: `runs` and `lineage`"). Run ids may be given as unique
 prefixes (as git abbreviates commits).
 """
 
