@@ -47,6 +47,17 @@ if TYPE_CHECKING:
 __all__ = ["CONTENT_TYPES", "ExportScores"]
 
 
+#: Modules only the html format runs -- its renderer, and the rules and fractions of the page's
+#: detail panel -- so a csv, parquet or jsonl export does not rerun when they change.
+HTML_MODULES: tuple[str, ...] = (
+    "aker_core.report",
+    "aker_core.scoring.arrowutil",
+    "aker_core.scoring.pillars",
+    "aker_core.scoring.rules",
+    "aker_core.sources.location",
+)
+
+
 class ExportScores(WeightedTask):
     """Export the scores of an as_of in a user-facing format, once they are published.
 
@@ -65,13 +76,16 @@ class ExportScores(WeightedTask):
         "aker_tasks.io",
         "aker_core.config.weights",
         "aker_tasks.publication",  # which run published the rows the export names
-        # The html format's page: its renderer, and the rules and fractions of the detail panel.
-        "aker_core.report",
-        "aker_core.scoring.arrowutil",
-        "aker_core.scoring.pillars",
-        "aker_core.scoring.rules",
-        "aker_core.sources.location",
+        *HTML_MODULES,
     )
+
+    def code_versions(self) -> dict[str, str]:
+        """Those of :attr:`code_modules`, without the page's modules unless the format is html."""
+        versions = super().code_versions()
+        if self.format != "html":
+            for module in HTML_MODULES:
+                versions.pop(module, None)
+        return versions
 
     @property
     def content_type(self) -> str:  # type: ignore[override]

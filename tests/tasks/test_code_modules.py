@@ -15,6 +15,7 @@ import inspect
 import sys
 import textwrap
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,3 +171,15 @@ def test_the_check_finds_a_missing_module(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(ScorePillar, "code_modules", listed)
     assert "aker_core.scoring.pillars" in modules_used(ScorePillar)
     assert not _covered("aker_core.scoring.pillars", ScorePillar.code_modules)
+
+
+def test_only_html_exports_version_the_page_modules(source_dir: Path) -> None:
+    """A renderer or rules change reruns the html export, not a csv one (its code version skips them)."""
+    import datetime as dt
+
+    from aker_tasks.export import HTML_MODULES
+
+    csv = ExportScores(as_of=dt.date(2024, 6, 1), format="csv").code_versions()
+    html = ExportScores(as_of=dt.date(2024, 6, 1), format="html").code_versions()
+    assert set(html) - set(csv) == set(HTML_MODULES)
+    assert {k: v for k, v in html.items() if k in csv} == csv
