@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import xxhash
 
-__all__ = ["CacheKey", "KeyChange", "KeyParts", "compute_key", "key_changes"]
+__all__ = ["CacheKey", "KeyChange", "KeyParts", "compute_key", "flatten", "key_changes"]
 
 
 def _digest(value: Any) -> str:
@@ -125,12 +125,12 @@ class KeyChange:
     new: Any
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Nested settings as dotted names (``{"weights": {"jobs": 0.3}}`` -> ``weights.jobs``)."""
     if isinstance(value, Mapping) and value:
         out: dict[str, Any] = {}
         for k, v in value.items():
-            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     return {prefix: value} if prefix else {}
 
@@ -160,5 +160,5 @@ def key_changes(old: KeyParts, new: KeyParts) -> list[KeyChange]:
     elif old.code_version != new.code_version:
         changes.append(KeyChange("code_version", "code_version", old.code_version or None, new.code_version))
     changes += _mapping_changes("input", old.inputs, new.inputs)
-    changes += _mapping_changes("setting", _flat(dict(old.settings)), _flat(dict(new.settings)))
+    changes += _mapping_changes("setting", flatten(dict(old.settings)), flatten(dict(new.settings)))
     return changes

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from aker_tasks.audit.runs import RunRecord, last_runs, show_run
+from aker_tasks.cachekey import flatten
 
 __all__ = ["FieldChange", "RunDiff", "diff_last", "diff_records", "diff_runs"]
 
@@ -71,15 +72,6 @@ class RunDiff:
         return doc
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, Mapping) and value:
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    return {prefix: value} if prefix else {}
-
-
 def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     return tuple(
         FieldChange(name, old.get(name), new.get(name))
@@ -112,7 +104,7 @@ def diff_records(a: RunRecord, b: RunRecord) -> RunDiff:
         a=a,
         b=b,
         task=_changes(task_a, task_b),
-        config=_changes(_flat(a.config), _flat(b.config)),
+        config=_changes(flatten(a.config), flatten(b.config)),
         git=_changes(
             {"git_sha": a.git_sha, "git_dirty": a.git_dirty}, {"git_sha": b.git_sha, "git_dirty": b.git_dirty}
         ),
