@@ -17,6 +17,7 @@ is *operational* (where things live, how they are logged or served) and never ch
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -261,8 +262,9 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_dsn(cls, value: SecretStr) -> SecretStr:
         raw = value.get_secret_value().strip()
-        if raw:
-            # Imported here: the embedded default needs no parsing, and SQLAlchemy is heavy.
+        if raw and not re.fullmatch(r"sqlite:///[^?]+", raw):
+            # Imported here: a plain SQLite file URL (as the embedded default) needs no parsing, and
+            # importing SQLAlchemy would cost a cached run more than the rest of it.
             from sqlalchemy.engine import make_url
             from sqlalchemy.exc import ArgumentError
 
