@@ -16,12 +16,7 @@ second finds the work done instead of failing on the unique key.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
 
 import luigi
 import orjson
@@ -72,35 +67,15 @@ def _is_published(state: tuple[Any, ...] | None, publication: str, rows: int) ->
     )
 
 
-def _plain_sqlite_file(url: str) -> Path | None:
-    """The file of a plain ``sqlite:///path`` URL (no driver, no query), else None."""
-    match = re.fullmatch(r"sqlite(?:\+pysqlite)?:///([^?]+)", url)
-    return Path(match.group(1)) if match and match.group(1) != ":memory:" else None
-
-
 def _read_state(url: str, day: dt.date) -> tuple[Any, ...] | None:
     """:data:`STATE_SQL` for ``day``, or ``None`` when the database cannot answer it."""
-    sqlite_file = _plain_sqlite_file(url)
-    if sqlite_file is not None:
-        # The embedded default is asked through the standard library's driver: importing
-        # SQLAlchemy would cost more than the rest of a fully cached run. Read-only, so a
-        # missing file is not created. Same SQL, same parameters (sqlite3 binds :day too).
-        try:
-            with closing(sqlite3.connect(f"file:{quote(str(sqlite_file))}?mode=ro", uri=True, timeout=30)) as conn:
-                return tuple(conn.execute(STATE_SQL, {"day": day.isoformat()}).fetchone())
-        except sqlite3.Error:
-            return None
-    from sqlalchemy import Date, bindparam, text
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from aker_data.engine import database_engine
+    from aker_data.readonly import DatabaseUnreadable, read_rows
 
     try:
-        with database_engine(url).connect() as conn:
-            row = conn.execute(text(STATE_SQL).bindparams(bindparam("day", value=day, type_=Date))).one()
-    except SQLAlchemyError:
+        rows = read_rows(url, STATE_SQL, {"day": day}).rows
+    except DatabaseUnreadable:
         return None
-    return tuple(row)
+    return rows[0] if rows else None
 
 
 class PublishedScores(luigi.Target):

@@ -1,21 +1,16 @@
 """Read-only questions to the run database, without writing a byte or creating a file.
 
-The embedded SQLite default is opened through the standard library's driver in read-only mode
-(a lost file stays lost, it is not created empty), as :mod:`aker_tasks.publication` does; other
-databases through this process's SQLAlchemy engine (aker's timeouts, errors naming the database
-without its password). Every failure is one :class:`AuditError` line.
+Questions go through :func:`aker_data.readonly.read_rows`, the one way aker reads the run
+database (the embedded SQLite default without SQLAlchemy, nothing created or written); the ORM
+views of ``aker trace`` and ``aker gc`` use :func:`engine_for`. Every failure is one
+:class:`AuditError` line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import sqlite3
 from collections.abc import Mapping
-from contextlib import closing
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import orjson
 
@@ -62,18 +57,14 @@ def masked(url: str) -> str:
     return database_identity(url)
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file of a plain ``sqlite:///path`` URL (no query), else ``None``."""
-    match = re.fullmatch(r"sqlite(?:\+pysqlite)?:///([^?]+)", url)
-    return Path(match.group(1)) if match and match.group(1) != ":memory:" else None
-
-
 def require_database(url: str) -> None:
     """Refuse a SQLite ``url`` whose file does not exist: opening it would create it empty.
 
     Raises:
         AuditError: the file does not exist (exit code 3).
     """
+    from aker_data.readonly import sqlite_file
+
     path = sqlite_file(url)
     if path is not None and not path.is_file():
         raise AuditError(f"database {masked(url)} does not exist (nothing recorded yet, or the file was lost)")
@@ -93,52 +84,21 @@ def engine_for(url: str) -> Engine:
         raise AuditError(f"database {masked(url)}: its driver cannot be loaded ({e})") from None
 
 
-def _one_line(error: BaseException) -> str:
-    orig = getattr(error, "orig", None)
-    lines = str(orig if orig is not None else error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
 def query(url: str, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Rows of ``sql`` (named ``:parameters``) as dicts; nothing is written, no file is created.
+    """Rows of ``sql`` (named ``:parameters``) as dicts (:func:`aker_data.readonly.read_rows`:
+    nothing is written, no file is created).
 
     Raises:
         AuditError: the database does not exist, cannot be reached, or cannot answer ``sql``
             (e.g. it has no aker tables), naming the database without its password.
     """
-    from aker_core.redact import redact
+    from aker_data.readonly import DatabaseUnreadable, read_rows
 
-    shown = masked(url)
-    params = dict(params or {})
-    path = sqlite_file(url)
-    if path is not None:
-        require_database(url)
-        bound = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
-        # Without a -wal file every committed transaction is in the database file itself: read it
-        # as immutable, so SQLite does not create the -wal and -shm files a WAL reader needs (and a
-        # read-only connection cannot remove). With one, another process has it open: read through it.
-        mode = "ro" if Path(f"{path}-wal").exists() else "ro&immutable=1"
-        try:
-            with closing(sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True, timeout=30)) as conn:
-                cursor = conn.execute(sql, bound)
-                names = [d[0] for d in cursor.description or ()]
-                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        except sqlite3.Error as e:
-            raise AuditError(f"database {shown}: {e}") from None
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
-
+    require_database(url)
     try:
-        with engine_for(url).connect() as conn:
-            result = conn.execute(text(sql), params)
-            return [dict(row._mapping) for row in result]
-    except SQLAlchemyError as e:
-        # Redact the driver's words before naming the database: a DSN without a password is
-        # itself the "secret" redact would mask, leaving "database ***".
-        message = redact(_one_line(e), [url])
-        if "database" not in message:  # aker's connection errors already name it (masked)
-            message = f"database {shown}: {message}"
-        raise AuditError(message) from None
+        return read_rows(url, sql, params).dicts()
+    except DatabaseUnreadable as e:
+        raise AuditError(str(e)) from None
 
 
 def as_json(value: Any) -> Any:

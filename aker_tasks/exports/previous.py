@@ -15,21 +15,16 @@ earlier dates are walked with a recursive CTE that seeks the ``(score_as_of, msa
 per date instead of scanning every earlier row, and ranks come from ``RANK()``, the competition
 ranking :func:`aker_tasks.exports.table.competition_rank` uses for the current as_of.
 
-On the embedded SQLite default the reads use the standard library's driver (as the publication
-check does), so a fully cached rerun does not import SQLAlchemy.
+Reads go through :func:`aker_data.readonly.read_rows`, so on the embedded SQLite default a fully
+cached rerun does not import SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Mapping
-from contextlib import closing
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
-
-from aker_tasks.publication import _plain_sqlite_file
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -91,28 +86,14 @@ def stored_weights(weights: Mapping[str, float]) -> str:
 
 
 def _query(url: str, sql: str, params: dict[str, dt.date | str]) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` with ``params`` bound (dates as dates on PostgreSQL, ISO text on SQLite).
+    """Rows of ``sql`` with ``params`` bound (:func:`aker_data.readonly.read_rows`).
 
     Raises:
-        sqlite3.Error / sqlalchemy.exc.SQLAlchemyError: the database cannot answer.
+        aker_data.readonly.DatabaseUnreadable: the database cannot answer.
     """
-    sqlite_file = _plain_sqlite_file(url)
-    if sqlite_file is not None:
-        # mode=rw: a missing file is not created, and -- unlike mode=ro, which cannot checkpoint --
-        # the last connection to close removes the -wal/-shm files (a read leaves no trace).
-        # SQLAlchemy stores SQLite dates as ISO text.
-        if not sqlite_file.exists():
-            return []
-        plain = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
-        with closing(sqlite3.connect(f"file:{quote(str(sqlite_file))}?mode=rw", uri=True, timeout=30)) as conn:
-            return [tuple(r) for r in conn.execute(sql, plain).fetchall()]
-    from sqlalchemy import Date, String, bindparam, text
+    from aker_data.readonly import read_rows
 
-    from aker_data.engine import database_engine
-
-    binds = [bindparam(k, value=v, type_=Date if isinstance(v, dt.date) else String) for k, v in params.items()]
-    with database_engine(url).connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql).bindparams(*binds)).all()]
+    return read_rows(url, sql, params).rows
 
 
 #: The latest completed PublishScores run that wrote a date's rows (its lineage output, more than
@@ -133,7 +114,7 @@ def last_publisher(url: str, as_of: dt.date, publication: str) -> str | None:
     publication replaced it (other weights), still the run that published these scores.
 
     Raises:
-        sqlite3.Error / sqlalchemy.exc.SQLAlchemyError: the database cannot answer.
+        aker_data.readonly.DatabaseUnreadable: the database cannot answer.
     """
     where = f"pillar_scores?score_as_of={as_of.isoformat()}"  # as PublishScores records its output
     rows = _query(url, PUBLISHER_SQL, {"publication": publication, "url": where})
@@ -152,7 +133,7 @@ def previous_publication(url: str, as_of: dt.date, weights: Mapping[str, float])
         and ``publication`` (the publishing run's output hash) -- JSON-safe, for cache keys.
 
     Raises:
-        sqlite3.Error / sqlalchemy.exc.SQLAlchemyError: the database cannot answer.
+        aker_data.readonly.DatabaseUnreadable: the database cannot answer.
     """
     rows = _query(url, IDENTITY_SQL, {"day": as_of, "weights": stored_weights(weights)})
     if not rows:
@@ -171,7 +152,7 @@ def previous_ranks(url: str, as_of: dt.date, weights: Mapping[str, float]) -> tu
     """The previous publication's date and ranks (``msa_id``, ``rank``); ``(None, None)`` if none.
 
     Raises:
-        sqlite3.Error / sqlalchemy.exc.SQLAlchemyError: the database cannot answer.
+        aker_data.readonly.DatabaseUnreadable: the database cannot answer.
     """
     import pyarrow as pa
 

@@ -27,4 +27,5 @@ def test_a_driver_that_is_not_installed_is_one_line() -> None:
         query("mysql://bob:s3cret@db.invalid/aker", "SELECT 1")
     assert error.value.code == 3
     message = str(error.value)
-    assert message.startswith("database mysql://bob@db.invalid/aker: ") and "MySQLdb" in message
+    assert message.startswith("database mysql://bob:***@db.invalid/aker: ") and "MySQLdb" in message
+    assert "s3cret" not in message
