@@ -62,7 +62,9 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     Timed from just before the fork to the reap of the process itself: ``os.wait4`` returns
     its resource usage, whose peak RSS covers the worker children it reaped. (An earlier
     version ran a small Python wrapper around the command, whose own start-up, ~25 ms,
-    was counted too.)
+    was counted too.) The peak also covers the child's life before ``exec``, a copy of this
+    harness: so the harness imports neither pyarrow nor SQLAlchemy (``shapes.py`` and
+    ``harness.py`` do that work in their own processes), else every peak grew by their ~50-70 MiB.
     """
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
