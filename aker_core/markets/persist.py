@@ -91,7 +91,11 @@ def _sqlite_values(columns: tuple[str, ...], constant: Mapping[str, str | None])
     """Per column, its SQL value (a literal for ``constant`` ones, else ``?``); and the bound columns.
 
     The date, weights and run id are the same on every row, so they are written into the
-    statement once instead of being bound again for each of up to 10^6 rows (~7% of the insert).
+    statement once instead of being bound again for each of up to 10^6 rows. Measured (#15, 100k
+    rows, best of 5): binding them instead makes the insert 0.20 -> 0.25 s and the in-place
+    update 0.21 -> 0.27 s (SQLite copies each bound string, the weights JSON included, per row).
+    The values are aker's own (an ISO date, ``json.dumps`` of validated weights, a UUID), never
+    user text, and quoting them is the one rule SQLite's literal syntax has.
     """
     values = [_sqlite_literal(constant[c]) if c in constant else "?" for c in columns]
     return values, tuple(c for c in columns if c not in constant)
