@@ -33,7 +33,8 @@ sys.exit(code)
 """
 
 
-def _loaded(env: dict[str, str], cwd: Path, *args: str) -> list[str]:
+def _probe(env: dict[str, str], cwd: Path, *args: str) -> tuple[str, list[str]]:
+    """Run ``luigi --module aker_tasks ARGS --local-scheduler``; its output and the heavy packages it loaded."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args, "--local-scheduler"],
         cwd=cwd,
@@ -43,10 +44,16 @@ def _loaded(env: dict[str, str], cwd: Path, *args: str) -> list[str]:
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Did not run any tasks" in done.stdout + done.stderr, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
     line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED"))
-    return list(json.loads(line.removeprefix("LOADED ")))
+    return output, list(json.loads(line.removeprefix("LOADED ")))
+
+
+def _loaded(env: dict[str, str], cwd: Path, *args: str) -> list[str]:
+    output, loaded = _probe(env, cwd, *args)
+    assert "Did not run any tasks" in output, output
+    return loaded
 
 
 @pytest.fixture
@@ -76,15 +83,5 @@ def test_cached_export_scores_loads_no_heavy_library(cached_sample: dict[str, st
 def test_the_probe_sees_a_run_that_loads_them(tmp_path: Path) -> None:
     """The probe itself can fail: a cold run (which scores) is seen loading pyarrow."""
     env = aker_env(tmp_path, copy_sample(tmp_path / "src"), f"sqlite:///{tmp_path / 'aker.db'}")
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, "ScoreMarkets", "--as-of", "2024-06-01", "--local-scheduler"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    line = next(line for line in done.stdout.splitlines() if line.startswith("LOADED"))
-    assert {"pyarrow", "sqlalchemy"} <= set(json.loads(line.removeprefix("LOADED ")))
+    _, loaded = _probe(env, tmp_path, "ScoreMarkets", "--as-of", "2024-06-01")
+    assert {"pyarrow", "sqlalchemy"} <= set(loaded)
