@@ -29,3 +29,30 @@ def test_a_driver_that_is_not_installed_is_one_line() -> None:
     message = str(error.value)
     assert message.startswith("database mysql://bob:***@db.invalid/aker: ") and "MySQLdb" in message
     assert "s3cret" not in message
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["gc", "--dry-run"],
+        ["trace", "--as-of", "2024-06-01", "--market", "12420"],
+        ["runs", "list"],
+        ["status", "--as-of", "2024-06-01"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_audit_commands_on_a_driver_that_is_not_installed_are_one_line(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each audit command that needs the database, on a DSN whose driver is not installed: exit 3, one line, no password, no traceback."""
+    from aker_core.config import reset_settings
+    from aker_tasks.cli import main as aker
+
+    if importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("MySQLdb is installed here")
+    monkeypatch.setenv("AKER_POSTGIS_DSN", "mysql://bob:s3cret@db.invalid/aker")
+    reset_settings()
+    assert aker(command) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"aker {command[0]}") and ": database mysql://bob" in err and err.count("\n") == 1, err
+    assert "s3cret" not in err and "Traceback" not in err

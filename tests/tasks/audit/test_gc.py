@@ -234,21 +234,3 @@ def test_an_invalid_setting_is_one_line_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("aker gc: invalid configuration") and "AKER_GC_KEEP_DAYS" in err
     assert "Traceback" not in err
-
-
-def test_a_driver_that_is_not_installed_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`aker gc` on a DSN whose driver is not installed: exit 3, one line, no password, no traceback."""
-    import importlib.util
-
-    from aker_core.config import reset_settings
-    from aker_tasks.cli import main as aker
-
-    if importlib.util.find_spec("MySQLdb") is not None:
-        pytest.skip("MySQLdb is installed here")
-    monkeypatch.setenv("AKER_POSTGIS_DSN", "mysql://bob:s3cret@db.invalid/aker")
-    reset_settings()
-    assert aker(["gc", "--dry-run"]) == 3
-    err = capsys.readouterr().err
-    assert err.startswith("aker gc: database mysql://bob") and err.count("\n") == 1 and "s3cret" not in err
