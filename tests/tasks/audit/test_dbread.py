@@ -37,14 +37,13 @@ def test_a_driver_that_is_not_installed_is_one_line() -> None:
         ["gc", "--dry-run"],
         ["trace", "--as-of", "2024-06-01", "--market", "12420"],
         ["runs", "list"],
-        ["status", "--as-of", "2024-06-01"],
     ],
     ids=lambda c: c[0],
 )
 def test_audit_commands_on_a_driver_that_is_not_installed_are_one_line(
     command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Each audit command that needs the database, on a DSN whose driver is not installed: exit 3, one line, no password, no traceback."""
+    """gc, trace and runs on a DSN whose driver is not installed: exit 3, one line, no password, no traceback."""
     from aker_core.config import reset_settings
     from aker_tasks.cli import main as aker
 
