@@ -87,21 +87,15 @@ def latest_rows(ids: pa.Array | pa.ChunkedArray, vintages: pa.Array | pa.Chunked
     candidates = np.flatnonzero(kept)
     if len(candidates) == 0:
         return candidates
-    ids = ids.take(pa.array(candidates))
-    days = days.take(pa.array(candidates))
-    # Sort one int64 key instead of (string, date) pairs: the market's rank among the distinct
-    # ids in the high bits, the vintage reversed in the low bits (latest first within a market).
-    distinct = pc.unique(ids)
-    rank = np.empty(len(distinct), dtype=np.int64)
-    rank[pc.sort_indices(distinct).to_numpy()] = np.arange(len(distinct), dtype=np.int64)
-    codes = rank[pc.index_in(ids, value_set=distinct).to_numpy()]
-    day_numbers = days.cast(pa.int32()).to_numpy().astype(np.int64)
-    key = (codes << 32) | (day_numbers.max() - day_numbers)
-    # Stable, so rows tied on both keys keep input order: the result never depends on the sort.
-    order = np.argsort(key, kind="stable")
-    sorted_codes = codes[order]
+    kept_rows = pa.table({"id": ids.take(pa.array(candidates)), "day": days.take(pa.array(candidates))})
+    # Arrow's sort is stable, so rows tied on both keys keep input order: the result never
+    # depends on the sort. (Measured at 10^6 markets x 2 vintages: 0.15 s vintage-major and
+    # 0.67 s shuffled, faster than the packed int64 key sorted with numpy used before, 0.35 / 0.83 s.)
+    order = pc.sort_indices(kept_rows, sort_keys=[("id", "ascending"), ("day", "descending")])
+    sorted_ids = kept_rows.column("id").take(order).combine_chunks()
     first = np.ones(len(order), dtype=bool)
-    first[1:] = sorted_codes[1:] != sorted_codes[:-1]
+    first[1:] = _changes(sorted_ids)
+    order = order.to_numpy()
     return candidates[order[first]]
 
 

@@ -57,6 +57,7 @@ def join_pillars(tables: Sequence[pa.Table]) -> pa.Table:
     parts = list(by_column.values())
     if parts and all(p.column("msa_id").equals(parts[0].column("msa_id")) for p in parts[1:]):
         # Common case: every pillar covers the same markets in the same order; sort once, no join.
+        # Measured (#15, 10^6 markets): 0.014 s, against 0.73 s for the general path below.
         ids = msa_ids(parts[0])
         order = None if is_sorted_unique(ids) else pc.sort_indices(ids)
         if order is not None:
