@@ -35,11 +35,12 @@ if TYPE_CHECKING:
 
 __all__ = ["AkerTask", "all_code_modules", "preload_runtime"]
 
-#: What every executing task needs, loaded before workers fork (see :meth:`AkerTask.complete`).
-#: Modules only some tasks need (``pyarrow.csv`` for CSV files) come from
-#: :meth:`AkerTask.runtime_modules`, so a run that never touches CSV does not load them.
+#: What executing tasks need, loaded once before workers fork (see :func:`preload_runtime`).
+#: ``pyarrow.csv`` (CSV sources and exports, PostgreSQL's COPY) is here for every run: with
+#: pyarrow loaded it costs ~1 ms, less than deciding per task whether it is needed.
 RUNTIME_MODULES: tuple[str, ...] = (
     "pyarrow.parquet",
+    "pyarrow.csv",
     # imported lazily by pa.array's masked-array check
     "numpy.ma",
     "pyarrow.compute",
@@ -79,7 +80,11 @@ def _prepare_database() -> None:
 def preload_runtime(extra: tuple[str, ...] = ()) -> None:
     """Import :data:`RUNTIME_MODULES` (and ``extra``) and freeze them out of the garbage collector.
 
-    Idempotent: later calls only import the ``extra`` modules not loaded yet.
+    Called while Luigi schedules a graph in which something will run (the
+    ``DEPENDENCY_DISCOVERED`` event, :mod:`aker_tasks.events`), before it forks a process per
+    task with ``--workers N``: modules loaded in the parent are shared by every worker, whereas
+    each would otherwise import pyarrow and SQLAlchemy again. A fully cached run never gets here
+    and stays light. Idempotent: later calls only import the ``extra`` modules not loaded yet.
 
     Freezing (:func:`gc.freeze`) is what the ``gc`` docs advise before ``fork()``: collections
     in the forked workers then skip the hundreds of thousands of objects these libraries
@@ -242,31 +247,15 @@ class AkerTask(luigi.Task):
         return out
 
     def complete(self) -> bool:
-        """Luigi's check; when something will run, load the heavy libraries once, up front.
-
-        With ``--workers N`` Luigi forks a process per task: modules loaded in the parent before
-        the fork are shared, whereas each child would otherwise import pyarrow and SQLAlchemy
-        again. A fully cached run never gets here with ``False`` and stays light.
-        """
+        """Luigi's check: the target of the current key exists (a pure question; a check that
+        fails, e.g. on a missing source file, is "no", and run() then reports the error)."""
         try:
-            done = bool(super().complete())
+            return bool(super().complete())
         except Exception:
-            # e.g. a source file that is missing: not complete, and run() then fails with the
-            # same error (one line, exit 30). Raising here would be a scheduling error, which
+            # One line, exit 30 from run() -- raising here would be a scheduling error, which
             # keep-alive workers would wait on forever.
             logger.debug("%s: completeness check failed; the task will run and report it", self.task_id, exc_info=True)
             return False
-        if not done:
-            try:
-                extra = self.runtime_modules()
-            except Exception:  # only an optimisation: the task imports what it needs anyway
-                extra = ()
-            preload_runtime(extra)
-        return done
-
-    def runtime_modules(self) -> tuple[str, ...]:
-        """Modules beyond :data:`RUNTIME_MODULES` that :meth:`execute` needs (loaded before fork)."""
-        return ()
 
     # --- execution ------------------------------------------------------------------------
     def report(self, message: str | None = None, percent: int | None = None) -> None:

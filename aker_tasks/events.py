@@ -18,7 +18,7 @@ import luigi
 
 from aker_core.config import get_settings
 from aker_tasks import openlineage
-from aker_tasks.base import AkerTask
+from aker_tasks.base import AkerTask, preload_runtime
 from aker_tasks.luigi_setup import retry_failed_dependency
 from aker_tasks.pipeline import ScoreMarkets
 
@@ -94,14 +94,17 @@ def _on_cached(task: AkerTask) -> None:
     _observe(task, "cached")
 
 
-def _preload_lineage(_task: luigi.Task, _dependency: luigi.Task) -> None:
-    # An incomplete task will run: load the OpenLineage client (if configured) before workers fork.
+def _preload(_task: luigi.Task, _dependency: luigi.Task) -> None:
+    # An incomplete task was scheduled, so something will run: load what tasks execute with (and
+    # the OpenLineage client, if configured) now, before Luigi forks workers -- not in complete(),
+    # which stays a pure question.
+    preload_runtime()
     openlineage.preload()
 
 
 for _family in (AkerTask, ScoreMarkets):
     _family.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(retry_failed_dependency)
-    _family.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(_preload_lineage)
+    _family.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(_preload)
 
 
 @ScoreMarkets.event_handler(luigi.Event.DEPENDENCY_PRESENT)

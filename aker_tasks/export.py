@@ -101,10 +101,6 @@ class ExportScores(WeightedTask):
         """File names start with ``scores``."""
         return "scores"
 
-    def runtime_modules(self) -> tuple[str, ...]:
-        """``pyarrow.csv`` for CSV exports."""
-        return ("pyarrow.csv",) if self.format == "csv" else ()
-
     def requires(self) -> dict[str, AkerTask]:
         """The composite to export and its publication; for html also the fetched sources."""
         reqs: dict[str, AkerTask] = {

@@ -97,12 +97,6 @@ class FetchSource(AkerTask):
         """The source's own content hash (file bytes, or the database table's rows)."""
         return {"source": source_hash(self.settings, str(self.dataset))}
 
-    def runtime_modules(self) -> tuple[str, ...]:
-        """``pyarrow.csv`` when the source is a CSV file (a PostgreSQL source loads it in the parent)."""
-        if not self._from_database() and source_path(self.settings, str(self.dataset)).suffix == ".csv":
-            return ("pyarrow.csv",)
-        return ()
-
     def _source_label(self) -> str:
         if self._from_database():
             return f"database:{self.dataset}"

@@ -159,12 +159,6 @@ class PublishScores(WeightedTask):
         """The composite to publish."""
         return ComposeScores(as_of=self.as_of, weights=self.weights, config=self.config)
 
-    def runtime_modules(self) -> tuple[str, ...]:
-        """``pyarrow.csv`` on PostgreSQL, whose ``COPY`` is fed CSV written by Arrow."""
-        from aker_data.engine import normalise_url  # only asked when a run follows: SQLAlchemy loads anyway
-
-        return ("pyarrow.csv",) if normalise_url(self.settings.database_url).get_backend_name() == "postgresql" else ()
-
     def output(self) -> luigi.Target:
         """The publication of the composite's current content, or pending while it is not built."""
         scores = self.requires().output()

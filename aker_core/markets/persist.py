@@ -147,7 +147,7 @@ def _csv_for_copy(rows: pa.Table, day: dt.date, weights: str, run_id: str | None
     Every non-null value is quoted, so an empty string stays distinct from NULL (an unquoted empty
     field); Arrow prints floats in shortest round-trip form, so no precision is lost.
     """
-    import pyarrow.csv as pacsv  # only PostgreSQL needs it; SQLite runs skip loading it (~15 ms)
+    import pyarrow.csv as pacsv  # only PostgreSQL needs it
 
     n = rows.num_rows
     full = pa.table(

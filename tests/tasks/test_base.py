@@ -1,4 +1,4 @@
-"""preload_runtime and the per-task modules loaded before workers fork."""
+"""preload_runtime: what is loaded before workers fork, and when (not in complete())."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+import luigi
+import luigi.scheduler
+import luigi.worker
 import pytest
 
-from aker_core.config import reset_settings
-from aker_tasks import ExportScores, FetchSource, PublishScores, base
+from aker_tasks import FetchSource, ScoreMarkets, base
 
 AS_OF = dt.date(2024, 6, 1)
 
@@ -54,39 +54,16 @@ def test_preload_imports_extra_modules_after_the_first_call(
     assert "colorsys" in sys.modules
 
 
-def test_csv_source_fetch_asks_for_the_csv_reader(source_dir: Path) -> None:
-    """A fetch of a CSV source needs pyarrow.csv loaded before the fork."""
-    assert FetchSource(dataset="market_jobs", as_of=AS_OF).runtime_modules() == ("pyarrow.csv",)
+def test_complete_is_a_pure_question(fresh_preload: None, source_dir: Path) -> None:
+    """Asking an unbuilt task whether it is complete loads nothing before the fork."""
+    assert not FetchSource(dataset="market_jobs", as_of=AS_OF).complete()
+    assert not base._preloaded
 
 
-def test_parquet_source_fetch_needs_no_extra_modules(source_dir: Path) -> None:
-    """A fetch of a parquet source does not load pyarrow.csv."""
-    path = source_dir / "market_jobs.csv"
-    pq.write_table(pacsv.read_csv(path), source_dir / "market_jobs.parquet")
-    path.unlink()
-    assert FetchSource(dataset="market_jobs", as_of=AS_OF).runtime_modules() == ()
-
-
-@pytest.mark.parametrize(("fmt", "modules"), [("csv", ("pyarrow.csv",)), ("parquet", ()), ("jsonl", ())])
-def test_export_asks_for_the_csv_writer_only_for_csv(fmt: str, modules: tuple[str, ...]) -> None:
-    """Only CSV exports need pyarrow.csv."""
-    assert ExportScores(as_of=AS_OF, format=fmt).runtime_modules() == modules
-
-
-@pytest.mark.parametrize(
-    ("dsn", "modules"),
-    [
-        (None, ()),
-        ("sqlite:////tmp/elsewhere.db", ()),
-        ("postgresql+psycopg://aker@127.0.0.1:5432/aker", ("pyarrow.csv",)),
-        ("postgres://aker@127.0.0.1:5432/aker", ("pyarrow.csv",)),
-    ],
-)
-def test_publish_asks_for_the_csv_writer_only_for_postgresql(
-    dsn: str | None, modules: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """PublishScores needs pyarrow.csv for PostgreSQL's COPY, not on SQLite (the default)."""
-    if dsn is not None:
-        monkeypatch.setenv("AKER_POSTGIS_DSN", dsn)
-    reset_settings()
-    assert PublishScores(as_of=AS_OF).runtime_modules() == modules
+def test_scheduling_a_graph_with_work_preloads_once(fresh_preload: None, source_dir: Path) -> None:
+    """Scheduling a graph in which something will run loads the runtime before any worker forks."""
+    worker = luigi.worker.Worker(scheduler=luigi.scheduler.Scheduler(), worker_processes=2)
+    with worker:
+        assert worker.add(ScoreMarkets(as_of=AS_OF))
+    assert base._preloaded
+    assert {"pyarrow.csv", "sqlalchemy.orm"} <= set(sys.modules)

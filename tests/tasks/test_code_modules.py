@@ -37,6 +37,7 @@ INFRASTRUCTURE: dict[str, str] = {
     "aker_core.lazy": "lazy re-exports of a package",
     "aker_data.engine": "database connections",
     "aker_data.exceptions": "error classes",
+    "aker_data.readonly": "how the run database is asked (the questions are the task modules' SQL)",
     "aker_tasks.base": "the task framework: key, sidecar, run record",
     "aker_tasks.cachekey": "the key rule itself",
     "aker_tasks.hashing": "content hashes of inputs (already part of the key)",
