@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aker_core.exceptions import AkerError
 
-__all__ = ["DataError", "DatabaseConnectionError", "DatabaseTimeoutError", "SchemaOutOfDateError"]
+__all__ = ["DataError", "DatabaseConnectionError", "DatabaseTimeoutError", "SchemaOutOfDateError", "UnknownRunError"]
 
 
 class DataError(AkerError):
@@ -35,3 +35,11 @@ class DatabaseTimeoutError(DatabaseConnectionError):
 
 class SchemaOutOfDateError(DataError):
     """The database schema is not at the Alembic head this code expects."""
+
+
+class UnknownRunError(DataError):
+    """A write names a run that ``runs`` does not hold: what a foreign key to ``runs`` would refuse.
+
+    aker checks ``pillar_scores.run_id`` once per write instead of by a per-row foreign key
+    (migration 0006); the message names the table and the run id, and nothing was written.
+    """

@@ -222,8 +222,12 @@ class PillarScore(Base):
     weighted_0_100: Mapped[float | None] = mapped_column(Float)
     weights: Mapped[dict[str, Any]] = mapped_column(JSON)
     missing_pillars: Mapped[str | None] = mapped_column(String(64))
-    # Not indexed: a run writes one whole date, which the (score_as_of, msa_id) key serves (migration 0003).
-    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.run_id", ondelete="SET NULL"))
+    # The run that wrote the row (runs.run_id). Not a foreign key (migration 0006): all rows of a
+    # write name one run, so aker_core.markets.persist checks it once per write in the writing
+    # transaction instead of the database once per row; a trigger on runs sets it to NULL when its
+    # run is deleted, as ON DELETE SET NULL did. Not indexed: a run writes one whole date, which
+    # the (score_as_of, msa_id) key serves (migration 0003).
+    run_id: Mapped[str | None] = mapped_column(String(36))
 
 
 #: Source table name -> model, in pillar order (supply, jobs, urban, outdoor).

@@ -10,6 +10,9 @@ Both are built for 10^5-10^6 rows: values are converted column-wise (one ``to_py
 column, the weights JSON serialised once), PostgreSQL receives the rows through ``COPY`` (CSV
 written by Arrow) and SQLite through one DBAPI ``executemany`` of a prepared statement; no ORM
 objects and no per-row SQLAlchemy parameter processing.
+
+Every row of a write names the same run, so the run is checked once per write
+(:func:`_checked_run`) rather than by a per-row foreign key (dropped in migration 0006).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from aker_core.exceptions import AkerError, ScoringError
 from aker_core.markets.bulk import connection_of
 from aker_core.scoring import PILLAR_COLUMNS, WeightsLike, normalise_weights, parse_as_of
 from aker_core.scoring.arrowutil import is_sorted_unique
-from aker_data.models import PillarScore
+from aker_data.exceptions import UnknownRunError
+from aker_data.models import PillarScore, Run
 
 __all__ = ["SCORE_COLUMNS", "replace_pillar_scores", "upsert_pillar_scores"]
 
@@ -173,6 +177,51 @@ def _copy_in(conn: Connection, target: str, data: bytes) -> None:
         copy.write(data)
 
 
+_RUNS = Run.__tablename__
+#: The run check per dialect. PostgreSQL locks the run row as its foreign-key check did (FOR KEY
+#: SHARE, held until commit), so a concurrent delete of the run waits for this transaction.
+_RUN_EXISTS = {
+    "postgresql": f"SELECT 1 FROM {_RUNS} WHERE run_id = %(run_id)s FOR KEY SHARE",
+    "sqlite": f"SELECT 1 FROM {_RUNS} WHERE run_id = ?",
+}
+
+
+def _require_run(conn: Connection, dialect: str, run_id: str) -> None:
+    params: Any = {"run_id": run_id} if dialect == "postgresql" else (run_id,)
+    if conn.exec_driver_sql(_RUN_EXISTS[dialect], params).first() is None:
+        raise UnknownRunError(
+            f"{_TABLE}.run_id {run_id!r} names no row of {_RUNS} (a foreign key violation): nothing was written"
+        )
+
+
+@contextmanager
+def _checked_run(conn: Connection, dialect: str, run_id: str | None) -> Iterator[None]:
+    """Check once, around a whole write, that ``run_id`` is a row of ``runs`` (``None`` passes).
+
+    The check stands for the foreign key ``pillar_scores.run_id -> runs`` that migration 0006
+    dropped: every row of one write names the same run, and the key cost one lookup per row
+    (PostgreSQL's RI trigger fires per row even under ``COPY``). It runs before anything is
+    written, in the caller's transaction. PostgreSQL's ``FOR KEY SHARE`` keeps the run until
+    commit. SQLite takes its write lock at the first write: when the check ran before the
+    connection was in a transaction (a caller whose transaction has not written yet), a run
+    deleted in between would go unnoticed, so the check is repeated after the write, under the
+    lock. A run deleted later unlinks its scores through migration 0006's trigger.
+
+    Raises:
+        UnknownRunError: no such run; the caller's transaction must be rolled back if it was
+            raised by the repeated check (only after a concurrent delete of the run).
+    """
+    if run_id is None:
+        yield
+        return
+    _require_run(conn, dialect, run_id)
+    driver = conn.connection.driver_connection
+    under_lock = dialect == "postgresql" or bool(getattr(driver, "in_transaction", False))
+    yield
+    if not under_lock:
+        _require_run(conn, dialect, run_id)
+
+
 def _dialect(conn: Connection) -> str:
     dialect = conn.dialect.name
     if dialect not in ("postgresql", "sqlite"):
@@ -198,7 +247,7 @@ def upsert_pillar_scores(
         table: ``msa_id``, the four ``{pillar}_0_5`` columns, ``weighted_0_5``, ``weighted_0_100``
             and ``missing_pillars``.
         as_of: the as-of date scored (see :func:`~aker_core.scoring.parse_as_of`).
-        run_id: the run producing the scores (``runs.run_id``), or ``None``.
+        run_id: the run producing the scores (a row of ``runs``, checked once), or ``None``.
         weights: the weights used; stored normalised as JSON (``None`` = settings).
 
     Returns:
@@ -206,13 +255,21 @@ def upsert_pillar_scores(
 
     Raises:
         ScoringError: missing columns, bad ``as_of`` or weights.
+        UnknownRunError: ``run_id`` names no run; nothing was written.
     """
     day, used, rows = _prepare("upsert_pillar_scores", table, as_of, run_id, weights)
     if rows.num_rows == 0:
         return 0
     conn = connection_of(bind)
+    dialect = _dialect(conn)
+    with _checked_run(conn, dialect, run_id):
+        _upsert(conn, dialect, rows, day, used, run_id)
+    return rows.num_rows
+
+
+def _upsert(conn: Connection, dialect: str, rows: pa.Table, day: dt.date, used: str, run_id: str | None) -> None:
     columns = ", ".join(_WRITTEN)
-    if _dialect(conn) == "postgresql":
+    if dialect == "postgresql":
         # COPY into a private staging table, then one set-based upsert: far cheaper than
         # 10^5 single-row statements. Dropped right away (and on commit, should this fail).
         stage = f"_aker_pillar_scores_{uuid.uuid4().hex}"
@@ -225,7 +282,6 @@ def upsert_pillar_scores(
     else:
         sql, bound = _sqlite_insert(day, used, run_id, _ON_CONFLICT)
         _sqlite_executemany(conn, sql, _sqlite_rows(rows, bound))
-    return rows.num_rows
 
 
 def replace_pillar_scores(
@@ -249,7 +305,7 @@ def replace_pillar_scores(
         table: ``msa_id``, the four ``{pillar}_0_5`` columns, ``weighted_0_5``, ``weighted_0_100``
             and ``missing_pillars`` (:func:`aker_core.scoring.compose` output); ``msa_id`` unique.
         as_of: the as-of date scored (see :func:`~aker_core.scoring.parse_as_of`).
-        run_id: the run producing the scores (``runs.run_id``), or ``None``.
+        run_id: the run producing the scores (a row of ``runs``, checked once), or ``None``.
         weights: the weights used; stored normalised as JSON (``None`` = settings).
 
     Returns:
@@ -257,23 +313,30 @@ def replace_pillar_scores(
 
     Raises:
         ScoringError: missing columns, bad ``as_of`` or weights.
+        UnknownRunError: ``run_id`` names no run; nothing was written.
         sqlalchemy.exc.IntegrityError: duplicate ``msa_id`` in ``table`` (the database's unique key).
     """
     day, used, rows = _prepare("replace_pillar_scores", table, as_of, run_id, weights)
     conn = connection_of(bind)
-    if _dialect(conn) == "postgresql":
+    dialect = _dialect(conn)
+    with _checked_run(conn, dialect, run_id):
+        _replace(conn, dialect, rows, day, used, run_id)
+    return rows.num_rows
+
+
+def _replace(conn: Connection, dialect: str, rows: pa.Table, day: dt.date, used: str, run_id: str | None) -> None:
+    if dialect == "postgresql":
         conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = %(day)s", {"day": day})
         if rows.num_rows:
             _copy_in(conn, _TABLE, _csv_for_copy(rows, day, used, run_id))
-        return rows.num_rows
+        return
     day_text = day.isoformat()  # as SQLAlchemy stores SQLite dates
     if _sqlite_update_in_place(conn, rows, day_text, used, run_id):
-        return rows.num_rows
+        return
     conn.exec_driver_sql(f"DELETE FROM {_TABLE} WHERE score_as_of = ?", (day_text,))
     if rows.num_rows:
         sql, bound = _sqlite_insert(day, used, run_id)
         _sqlite_executemany(conn, sql, _sqlite_rows(rows, bound))
-    return rows.num_rows
 
 
 def _sqlite_update_in_place(conn: Connection, rows: pa.Table, day_text: str, weights: str, run_id: str | None) -> bool:

@@ -108,7 +108,7 @@ def sqlite_snapshot(url: str) -> tuple[tuple[object, ...], ...]:
 
 
 def pg_snapshot(url: str) -> tuple[tuple[object, ...], ...]:
-    """Columns, constraints, indexes and alembic_version of the URL's schema, sorted."""
+    """Columns, constraints, indexes, triggers, functions and alembic_version of the URL's schema, sorted."""
     engine = create_engine_from_url(url)
     try:
         with engine.connect() as conn:
@@ -121,6 +121,11 @@ def pg_snapshot(url: str) -> tuple[tuple[object, ...], ...]:
                     "UNION ALL SELECT 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
                     "FROM pg_constraint WHERE connamespace = CAST(:s AS regnamespace) "
                     "UNION ALL SELECT 'index', tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = :s "
+                    "UNION ALL SELECT 'trigger', c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+                    "JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = CAST(:s AS regnamespace) "
+                    "AND NOT t.tgisinternal "
+                    "UNION ALL SELECT 'function', '', proname, md5(prosrc) FROM pg_proc "
+                    "WHERE pronamespace = CAST(:s AS regnamespace) "
                     "ORDER BY 1, 2, 3"
                 ),
                 {"s": schema},

@@ -166,6 +166,83 @@ def test_downgrade_and_upgrade_keep_referencing_rows(db_url: str) -> None:
         engine.dispose()
 
 
+RUN_ROW = (
+    "INSERT INTO runs (run_id, git_sha, config_hash, config_json, seed, started_at, status) "
+    "VALUES (:r, 'sha', 'hash', '{}', 1, '2024-06-01 00:00:00', 'completed')"
+)
+SCORE_ROW = "INSERT INTO pillar_scores (msa_id, score_as_of, weights, run_id) VALUES (:m, '2024-06-01', '{}', :r)"
+
+
+def _seed_runs_and_scores(engine: Engine, scores: dict[str, str]) -> None:
+    """Runs r1..r3 and a pillar_scores row per market -> run id of ``scores``."""
+    with engine.begin() as conn:
+        for run_id in ("r1", "r2", "r3"):
+            conn.execute(text(RUN_ROW), {"r": run_id})
+        for msa_id, run_id in scores.items():
+            conn.execute(text(SCORE_ROW), {"m": msa_id, "r": run_id})
+
+
+def _score_runs(engine: Engine) -> dict[str, str | None]:
+    with engine.connect() as conn:
+        return {row[0]: row[1] for row in conn.execute(text("SELECT msa_id, run_id FROM pillar_scores"))}
+
+
+def _unlink_triggers(engine: Engine) -> list[str]:
+    """Names of triggers on runs other than the database's own (foreign-key triggers of PostgreSQL)."""
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'runs'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT tgname FROM pg_trigger WHERE tgrelid = 'runs'::regclass AND NOT tgisinternal"
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql)).scalars())
+
+
+def _run_id_keys(engine: Engine) -> list[dict[str, object]]:
+    """pillar_scores' foreign keys, read on a new connection (a pooled SQLite connection's
+    PRAGMA foreign_key_list can still show the table as it was before another connection changed it)."""
+    engine.dispose()
+    return inspect(engine).get_foreign_keys("pillar_scores")  # type: ignore[return-value]
+
+
+def test_deleting_runs_unlinks_their_scores(db_url: str) -> None:
+    """Deleting runs (by hand: aker never does) sets their scores' run_id to NULL, as ON DELETE SET NULL did."""
+    engine = create_engine_from_url(db_url)
+    try:
+        upgrade(engine)
+        _seed_runs_and_scores(engine, {"1": "r1", "2": "r1", "3": "r2", "4": "r3"})
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM runs WHERE run_id IN ('r1', 'r3')"))
+        assert _score_runs(engine) == {"1": None, "2": None, "3": "r2", "4": None}
+    finally:
+        engine.dispose()
+
+
+def test_0006_swaps_the_run_id_foreign_key_for_a_trigger_and_back(db_url: str) -> None:
+    """0006 drops pillar_scores.run_id's foreign key and adds the unlinking trigger on runs; its
+    downgrade restores the key and drops the trigger; rows stay as they were both ways."""
+    engine = create_engine_from_url(db_url)
+    try:
+        upgrade(engine, "0005")
+        _seed_runs_and_scores(engine, {"1": "r1", "2": "r2"})
+        assert [fk["referred_table"] for fk in _run_id_keys(engine)] == ["runs"]
+        upgrade(engine, "0006")
+        assert _run_id_keys(engine) == []
+        assert _unlink_triggers(engine) == ["tr_runs_delete_unlinks_pillar_scores"]
+        assert _score_runs(engine) == {"1": "r1", "2": "r2"}
+        downgrade(engine, "0005")
+        (key,) = _run_id_keys(engine)
+        assert (key["name"], key["referred_table"], key["options"].get("ondelete")) == (
+            "fk_pillar_scores_run_id_runs",
+            "runs",
+            "SET NULL",
+        )
+        assert _unlink_triggers(engine) == []
+        assert _score_runs(engine) == {"1": "r1", "2": "r2"}
+    finally:
+        engine.dispose()
+
+
 def test_revisions_an_older_aker_applied_are_pure_ddl(sqlite_url: str) -> None:
     """Revisions up to NON_ATOMIC_HEAD write no rows (only DDL, batch copies and alembic_version).
 

@@ -210,3 +210,55 @@ def test_replace_rejects_a_repeated_id_among_existing_markets(session_factory):
     rows = _rows(session_factory)
     assert sorted(rows) == ["A", "B"]
     assert rows["A"].supply_0_5 == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("write", [replace_pillar_scores, upsert_pillar_scores])
+def test_write_naming_a_missing_run_writes_nothing(session_factory, write):
+    """A run id that runs does not hold is an UnknownRunError naming it, raised before any row is
+    written: even a caller that commits afterwards keeps the date's previous rows."""
+    from aker_data.exceptions import UnknownRunError
+
+    first = _run_id(session_factory)
+    with session_factory() as s, s.begin():
+        replace_pillar_scores(s, _scores(["A", "B"], 1.0), as_of=DAY, run_id=first, weights=None)
+    with session_factory() as s:
+        with pytest.raises(UnknownRunError, match=r"pillar_scores\.run_id 'no-such-run' names no row of runs"):
+            write(s, _scores(["B", "C"], 2.0), as_of=DAY, run_id="no-such-run", weights=None)
+        s.commit()
+    rows = _rows(session_factory)
+    assert sorted(rows) == ["A", "B"]
+    assert {r.run_id for r in rows.values()} == {first}
+    assert rows["B"].supply_0_5 == pytest.approx(2.0)  # _scores: B is market 1 of base 1.0
+
+
+def test_sqlite_run_deleted_between_check_and_write_is_caught(sqlite_url):
+    """SQLite: a run deleted by another connection after the check, before the write took the lock,
+    fails the write (the check is repeated under the lock) and the rollback keeps the old rows."""
+    from sqlalchemy import event, text
+    from sqlalchemy.orm import sessionmaker
+
+    from aker_data.engine import create_engine_from_url
+    from aker_data.exceptions import UnknownRunError
+    from aker_data.migrate import upgrade
+
+    engine, other = create_engine_from_url(sqlite_url), create_engine_from_url(sqlite_url)
+    try:
+        upgrade(engine)
+        factory = sessionmaker(bind=engine)
+        run_id = _run_id(factory)
+        with factory() as s, s.begin():
+            replace_pillar_scores(s, _scores(["A", "B"], 1.0), as_of=DAY, run_id=None, weights=None)
+
+        def delete_run_first(_conn, _cursor, statement, *_args):
+            if statement.startswith("DELETE FROM pillar_scores"):
+                with other.begin() as conn:
+                    conn.execute(text("DELETE FROM runs WHERE run_id = :r"), {"r": run_id})
+
+        event.listen(engine, "before_cursor_execute", delete_run_first)
+        with factory() as s, pytest.raises(UnknownRunError, match=run_id), s.begin():
+            replace_pillar_scores(s, _scores(["C"], 2.0), as_of=DAY, run_id=run_id, weights=None)
+        event.remove(engine, "before_cursor_execute", delete_run_first)
+        assert sorted(_rows(factory)) == ["A", "B"]
+    finally:
+        engine.dispose()
+        other.dispose()
