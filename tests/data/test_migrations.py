@@ -132,11 +132,12 @@ def test_upgrade_is_one_transaction(db_url: str) -> None:
 
 
 def test_downgrade_and_upgrade_keep_referencing_rows(db_url: str) -> None:
-    """Stepping back one revision and forward again keeps lineage rows and pillar_scores.run_id.
+    """Stepping back to 0004 and forward again keeps lineage rows and pillar_scores.run_id.
 
-    On SQLite a batch-mode rebuild of ``runs`` (0004's downgrade drops columns) drops and recreates
-    the table: with foreign keys on, that deleted every lineage row (ON DELETE CASCADE) and nulled
-    pillar_scores.run_id. Migrations run with foreign keys off and check them before committing.
+    On SQLite a batch-mode rebuild of ``runs`` (0005's downgrade drops a column, after 0006's has
+    restored pillar_scores.run_id's foreign key) drops and recreates the table: with foreign keys
+    on, that deleted every lineage row (ON DELETE CASCADE) and nulled pillar_scores.run_id.
+    Migrations run with foreign keys off and check them before committing.
     """
     engine = create_engine_from_url(db_url)
     try:
@@ -157,7 +158,7 @@ def test_downgrade_and_upgrade_keep_referencing_rows(db_url: str) -> None:
                     "VALUES ('1', '2024-06-01', '{}', 'r1')"
                 )
             )
-        downgrade(engine, "-1")
+        downgrade(engine, "0004")
         upgrade(engine)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM lineage")).scalar_one() == 1

@@ -47,7 +47,7 @@ def _rows(session_factory, day: dt.date = DAY) -> dict[str, PillarScore]:
 
 
 def _run_id(session_factory) -> str:
-    """A committed runs row, so pillar_scores.run_id's foreign key is satisfied."""
+    """A committed runs row, so the write's check of pillar_scores.run_id passes."""
     with RunContext(session_factory, task_family="test") as run:
         return run.id
 
