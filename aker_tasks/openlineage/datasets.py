@@ -160,8 +160,9 @@ def input_datasets(task: luigi.Task, *, final: bool) -> list[InputDataset]:
     Statistics and data vintages (which read the data) only with ``final``: COMPLETE carries them.
     """
     from aker_tasks.fetch import FetchSource
+    from aker_tasks.vintages import SourceVintages
 
-    if isinstance(task, FetchSource):
+    if isinstance(task, FetchSource | SourceVintages):
         out = task.output()
         return [_source_input(task, out if isinstance(out, CacheTarget) else None, final)]
     found: list[InputDataset] = []
