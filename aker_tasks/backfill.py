@@ -29,6 +29,8 @@ from aker_tasks.identity import AsOfParameter, ConfigParameter, WeightsParameter
 __all__ = ["Backfill"]
 
 logger = logging.getLogger("aker_tasks")
+#: Luigi's console logger: the progress line shows beside Luigi's own INFO lines (``[core] log_level``).
+console = logging.getLogger("luigi-interface")
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -99,7 +101,7 @@ class Backfill(luigi.Task):
                 progress(int(100 * (published + exported) / (2 * total)))
         except Exception:  # luigid unreachable: progress is for watching, never a reason to fail
             logger.warning("%s: cannot report progress to the scheduler; carrying on without", self.task_id)
-        logger.info("backfill %s..%s (%s): %s", self.dates[0], self.dates[-1], self.freq, message)
+        console.info("Backfill %s..%s (%s): %s", self.dates[0], self.dates[-1], self.freq, message)
 
     def run(self) -> Iterator[list[luigi.Task]]:
         """Yield the publications, then the exports, a chunk at a time, reporting after each.
