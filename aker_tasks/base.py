@@ -33,7 +33,14 @@ from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget, remove_stale
 if TYPE_CHECKING:
     from aker_core.run import RunContext
 
-__all__ = ["AkerTask", "all_code_modules", "preload_runtime"]
+__all__ = ["PUBLICATION_PRIORITY", "AkerTask", "all_code_modules", "preload_runtime"]
+
+#: Luigi priority of publications (and, through Luigi's propagation, of everything they need):
+#: above the exports' 0, so a worker with a choice publishes every date it was given before it
+#: exports one -- an export's ``rank_change`` compares with the latest earlier publication, and
+#: an export written before an earlier date is published is stale at once. (Luigi's own
+#: ``RangeDaily``/``RangeMonthly`` rely on this; ``Backfill`` orders its dates itself.)
+PUBLICATION_PRIORITY = 100
 
 #: What every executing task needs, loaded before workers fork (see :meth:`AkerTask.complete`).
 #: Modules only some tasks need (``pyarrow.csv`` for CSV files) come from

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import luigi
 import orjson
 
+from aker_tasks.base import PUBLICATION_PRIORITY
 from aker_tasks.hashing import hash_bytes
 from aker_tasks.identity import AsOfParameter
 from aker_tasks.score import ComposeScores, WeightedTask
@@ -168,6 +169,9 @@ class PublishScores(WeightedTask):
     """Make the composite of an as_of the ``pillar_scores`` rows of that date (one transaction)."""
 
     as_of = AsOfParameter(description="As-of date of the scores to publish.")
+
+    #: Before any export (see :data:`~aker_tasks.base.PUBLICATION_PRIORITY`).
+    priority = PUBLICATION_PRIORITY
 
     code_modules: ClassVar[tuple[str, ...]] = (
         "aker_core.markets.persist",

@@ -26,7 +26,7 @@ from aker_core.config import Settings
 from aker_core.exceptions import DataValidationError
 from aker_core.sources.location import DATABASE_SOURCE, DATASETS
 from aker_core.sources.retain import retain, retained_path
-from aker_tasks.base import AkerTask
+from aker_tasks.base import PUBLICATION_PRIORITY, AkerTask
 from aker_tasks.hashing import file_hash, hash_bytes
 from aker_tasks.targets import CacheTarget
 
@@ -83,10 +83,11 @@ def source_label(settings: Settings, dataset: str) -> str:
 
 
 def dataset_priority(dataset: str) -> int:
-    """Wider datasets first, so the longest fetch -> pillar chain does not start last."""
+    """Wider datasets first, so the longest fetch -> pillar chain does not start last (all above
+    :data:`~aker_tasks.base.PUBLICATION_PRIORITY`, which Luigi propagates to them anyway)."""
     from aker_core.scoring.rules import METRIC_COLUMNS
 
-    return len(METRIC_COLUMNS.get(dataset, ()))
+    return PUBLICATION_PRIORITY + len(METRIC_COLUMNS.get(dataset, ()))
 
 
 class SourceVintages(AkerTask):

@@ -352,3 +352,15 @@ def test_range_monthly_from_the_command_line(tmp_path: Path, sqlite_url: str) ->
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     exports = sorted(p.parent.name for p in (tmp_path / "cache" / "exports").glob("*/scores.csv"))
     assert exports == ["2024-01-01", "2024-02-01"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_range_daily_asks_score_markets_bulk_complete(aker_source: Path, aker_database: str) -> None:
+    """RangeDaily (which needs bulk_complete: aker's file names say nothing of dates) scores each day once."""
+    from luigi.tools.range import RangeDaily
+
+    from aker_tasks import ScoreMarkets
+
+    days = [dt.date(2024, 1, 1), dt.date(2024, 1, 2)]
+    build(RangeDaily(of=ScoreMarkets, start=days[0], stop=days[-1] + dt.timedelta(days=1)))
+    assert ScoreMarkets.bulk_complete([*days, dt.date(2024, 1, 3)]) == days
