@@ -106,16 +106,20 @@ class Backfill(luigi.Task):
     def run(self) -> Iterator[list[luigi.Task]]:
         """Yield the publications, then the exports, a chunk at a time, reporting after each.
 
-        Luigi replays ``run()`` from the start each time it resumes after new dependencies, and
-        skips chunks that are complete; progress is reported once per chunk, as it is about to be
-        handed out, so a replay does not repeat a line.
+        Luigi replays ``run()`` from the start each time it resumes after new dependencies and
+        checks the chunks already done again (once each with ``[worker] cache_task_completion``,
+        which ``aker backfill`` turns on). This method asks nothing itself: a chunk being handed
+        out is the one whose ``yield`` Luigi abandons (``GeneratorExit``), and that is when the
+        progress so far is reported -- once per chunk, never again on a replay.
         """
         total, size = len(self.dates), self._chunk_size()
         for phase, tasks in (("publish", self.publications()), ("export", self.exports())):
             done = 0
             for chunk in _chunks(tasks, size):
-                if not all(task.complete() for task in chunk):
+                try:
+                    yield list(chunk)
+                except GeneratorExit:  # not complete: Luigi hands this chunk to the workers now
                     self._progress(done if phase == "publish" else total, 0 if phase == "publish" else done)
-                yield list(chunk)
+                    raise
                 done += len(chunk)
         self._progress(total, total)

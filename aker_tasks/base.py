@@ -256,7 +256,7 @@ class AkerTask(luigi.Task):
         again. A fully cached run never gets here with ``False`` and stays light.
         """
         try:
-            done = bool(super().complete())
+            done = self.output_complete()
         except Exception:
             # e.g. a source file that is missing: not complete, and run() then fails with the
             # same error (one line, exit 30). Raising here would be a scheduling error, which
@@ -270,6 +270,10 @@ class AkerTask(luigi.Task):
                 extra = ()
             preload_runtime(extra)
         return done
+
+    def output_complete(self) -> bool:
+        """The question :meth:`complete` asks (Luigi's: the output exists); may raise."""
+        return bool(super().complete())
 
     def runtime_modules(self) -> tuple[str, ...]:
         """Modules beyond :data:`RUNTIME_MODULES` that :meth:`execute` needs (loaded before fork)."""

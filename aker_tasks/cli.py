@@ -246,6 +246,9 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         return 0
     argv = ["--module", "aker_tasks", "Backfill", "--start", start.isoformat(), "--end", end.isoformat()]
     argv += ["--freq", args.freq, "--format", args.format, "--workers", str(args.workers)]
+    # Luigi re-checks every chunk already done each time the backfill resumes: remember the
+    # answers that were "complete" (a done date stays done within this run).
+    argv.append("--worker-cache-task-completion")
     if args.weights is not None:
         argv += ["--weights", args.weights]
     if args.local_scheduler:
