@@ -107,7 +107,7 @@ class FetchSource(AkerTask):
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Cut the vintages table at ``as_of`` and write the parquet target."""
         from aker_core.sources.reader import table_as_of
-        from aker_tasks.io import read_parquet, schema_doc, write_parquet
+        from aker_tasks.io import read_arrow, schema_doc, write_parquet
 
         source = self.requires().target()
         if not source.exists():
@@ -116,7 +116,7 @@ class FetchSource(AkerTask):
             )
         meta = source.sidecar()
         self.report(f"cutting {self.dataset} as of {self.as_of}", percent=10)
-        vintages = read_parquet(source)
+        vintages = read_arrow(source.path)
         # Stored in (msa_id, data_vintage) order: the point-in-time rule is one linear scan.
         table = table_as_of(vintages, self.as_of)
         if table.num_rows == 0:

@@ -3,7 +3,10 @@
 A history (``aker backfill``) cuts the same source at many dates. Reading and validating the
 source is most of a fetch, so it happens once per dataset and source *content*: this task's
 target is the whole validated table, every ``data_vintage`` of every market, sorted by
-(``msa_id``, ``data_vintage``), under the cache's ``all/`` directory (it has no ``as_of``).
+(``msa_id``, ``data_vintage``), under the cache's ``all/`` directory (it has no ``as_of``), as an
+uncompressed Arrow IPC file: a fetch memory-maps it and copies only the rows it keeps (measured at
+10^5 markets x 8 vintages: 2 ms to map and 45 ms to cut market_jobs, against ~0.2 s to decode the
+same table from parquet).
 Each date's :class:`~aker_tasks.fetch.FetchSource` only cuts it with the point-in-time rule,
 which on this order is one linear scan (:func:`~aker_core.scoring.asof.latest_rows`).
 
@@ -28,6 +31,7 @@ from aker_core.sources.location import DATABASE_SOURCE, DATASETS
 from aker_core.sources.retain import retain, retained_path
 from aker_tasks.base import PUBLICATION_PRIORITY, AkerTask
 from aker_tasks.hashing import file_hash, hash_bytes
+from aker_tasks.io import ARROW
 from aker_tasks.targets import CacheTarget
 
 if TYPE_CHECKING:
@@ -105,6 +109,10 @@ class SourceVintages(AkerTask):
         "aker_tasks.io",
     )
 
+    #: An Arrow IPC file, memory-mapped by each fetch: a cut reads only the rows it keeps.
+    content_type: ClassVar[str] = ARROW
+    extension: ClassVar[str] = "arrow"
+
     def label(self) -> str:
         """File names start with the dataset."""
         return str(self.dataset)
@@ -177,7 +185,7 @@ class SourceVintages(AkerTask):
         """Read and validate the whole source, sort it by key and write the parquet target."""
         from aker_core.scoring.asof import sort_by_key
         from aker_core.sources.reader import read_dataset
-        from aker_tasks.io import schema_doc, write_parquet
+        from aker_tasks.io import schema_doc, write_arrow
 
         dataset = str(self.dataset)
         label = source_label(self.settings, dataset)
@@ -196,7 +204,7 @@ class SourceVintages(AkerTask):
         self.report(f"sorting {table.num_rows} rows of {dataset}", percent=70)
         table = sort_by_key(table)
         self.report(percent=80)
-        write_parquet(target, table)
+        write_arrow(target, table.combine_chunks())
         return {
             "rows": table.num_rows,
             "rows_in": table.num_rows,

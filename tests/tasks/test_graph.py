@@ -102,7 +102,7 @@ def _bump_jobs(source_dir: Path) -> None:
 
 
 def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) -> None:
-    """Changing market_jobs reruns its fetch, the jobs pillar, the composite, its publication and the export only."""
+    """Changing market_jobs reruns its read and fetch, the jobs pillar, the composite, publication and export only."""
     build(ExportScores(as_of=AS_OF, format="csv"))
     old_jobs = _scores(run_db, "jobs_0_5")
     _bump_jobs(source_dir)
@@ -113,6 +113,7 @@ def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) ->
         "FetchSource",
         "PublishScores",
         "ScorePillar",
+        "SourceVintages",
     ]
     assert any("market_jobs" in t for t in done["completed"])
     assert any("jobs" in t and t.startswith("ScorePillar") for t in done["completed"])
