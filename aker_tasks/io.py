@@ -8,12 +8,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from aker_tasks.targets import CacheTarget, atomic_path
+from aker_tasks.targets import ARROW, CacheTarget, atomic_path
 
 __all__ = ["ARROW", "read_arrow", "read_parquet", "schema_doc", "write_arrow", "write_parquet"]
-
-#: Content type of an Arrow IPC file (the "Feather v2" format, uncompressed).
-ARROW = "application/vnd.apache.arrow.file"
 
 
 def write_parquet(target: CacheTarget, table: pa.Table) -> None:

@@ -31,8 +31,7 @@ from aker_core.sources.location import DATABASE_SOURCE, DATASETS
 from aker_core.sources.retain import retain, retained_path
 from aker_tasks.base import PUBLICATION_PRIORITY, AkerTask
 from aker_tasks.hashing import file_hash, hash_bytes
-from aker_tasks.io import ARROW
-from aker_tasks.targets import CacheTarget
+from aker_tasks.targets import ARROW, CacheTarget
 
 if TYPE_CHECKING:
     import pyarrow as pa

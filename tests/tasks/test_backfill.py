@@ -362,5 +362,5 @@ def test_range_daily_asks_score_markets_bulk_complete(aker_source: Path, aker_da
     from aker_tasks import ScoreMarkets
 
     days = [dt.date(2024, 1, 1), dt.date(2024, 1, 2)]
-    build(RangeDaily(of=ScoreMarkets, start=days[0], stop=days[-1] + dt.timedelta(days=1)))
+    build(RangeDaily(of=ScoreMarkets, param_name="as_of", start=days[0], stop=days[-1] + dt.timedelta(days=1)))
     assert ScoreMarkets.bulk_complete([*days, dt.date(2024, 1, 3)]) == days

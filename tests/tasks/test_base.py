@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aker_core.config import reset_settings
-from aker_tasks import ExportScores, FetchSource, PublishScores, base
+from aker_tasks import ExportScores, PublishScores, SourceVintages, base
 
 AS_OF = dt.date(2024, 6, 1)
 
@@ -55,16 +55,16 @@ def test_preload_imports_extra_modules_after_the_first_call(
 
 
 def test_csv_source_fetch_asks_for_the_csv_reader(source_dir: Path) -> None:
-    """A fetch of a CSV source needs pyarrow.csv loaded before the fork."""
-    assert FetchSource(dataset="market_jobs", as_of=AS_OF).runtime_modules() == ("pyarrow.csv",)
+    """Reading a CSV source needs pyarrow.csv loaded before the fork."""
+    assert SourceVintages(dataset="market_jobs").runtime_modules() == ("pyarrow.csv",)
 
 
 def test_parquet_source_fetch_needs_no_extra_modules(source_dir: Path) -> None:
-    """A fetch of a parquet source does not load pyarrow.csv."""
+    """Reading a parquet source does not load pyarrow.csv."""
     path = source_dir / "market_jobs.csv"
     pq.write_table(pacsv.read_csv(path), source_dir / "market_jobs.parquet")
     path.unlink()
-    assert FetchSource(dataset="market_jobs", as_of=AS_OF).runtime_modules() == ()
+    assert SourceVintages(dataset="market_jobs").runtime_modules() == ()
 
 
 @pytest.mark.parametrize(("fmt", "modules"), [("csv", ("pyarrow.csv",)), ("parquet", ()), ("jsonl", ())])
