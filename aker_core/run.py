@@ -2,8 +2,9 @@
 
 The ``runs`` row is written in its own short transactions, separate from the data session, so
 that a failed or rolled-back data transaction still leaves a ``failed`` run behind. Lineage
-records are buffered and written together with the final status, so a run never holds two
-write transactions at once (SQLite allows only one writer).
+records are buffered and written in the data transaction as it commits (a reader who sees a run's
+data sees its lineage too), or, when it fails, together with the final status -- so a run never
+holds two write transactions at once (SQLite allows only one writer).
 """
 
 from __future__ import annotations
@@ -168,7 +169,12 @@ class RunContext:
         try:
             if exc is None:
                 try:
+                    if self._lineage:
+                        # In the data's own transaction: a reader that sees what the run wrote (a
+                        # publication's rows) also sees where it came from (PUBLISHER_SQL needs both).
+                        session.execute(insert(Lineage), [{"run_id": self.id, **r} for r in self._lineage])
                     session.commit()
+                    self._lineage.clear()  # committed; a failed commit leaves them to _finish
                 except Exception as commit_error:
                     error = commit_error
                     session.rollback()

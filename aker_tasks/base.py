@@ -33,7 +33,14 @@ from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget, remove_stale
 if TYPE_CHECKING:
     from aker_core.run import RunContext
 
-__all__ = ["AkerTask", "all_code_modules", "preload_runtime"]
+__all__ = ["PUBLICATION_PRIORITY", "AkerTask", "all_code_modules", "preload_runtime"]
+
+#: Luigi priority of publications (and, through Luigi's propagation, of everything they need):
+#: above the exports' 0, so a worker with a choice publishes every date it was given before it
+#: exports one -- an export's ``rank_change`` compares with the latest earlier publication, and
+#: an export written before an earlier date is published is stale at once. (Luigi's own
+#: ``RangeDaily``/``RangeMonthly`` rely on this; ``Backfill`` orders its dates itself.)
+PUBLICATION_PRIORITY = 100
 
 #: What executing tasks need, loaded once before workers fork (see :func:`preload_runtime`).
 #: ``pyarrow.csv`` (CSV sources and exports, PostgreSQL's COPY) is here for every run: with
@@ -250,12 +257,16 @@ class AkerTask(luigi.Task):
         """Luigi's check: the target of the current key exists (a pure question; a check that
         fails, e.g. on a missing source file, is "no", and run() then reports the error)."""
         try:
-            return bool(super().complete())
+            return self.output_complete()
         except Exception:
             # One line, exit 30 from run() -- raising here would be a scheduling error, which
             # keep-alive workers would wait on forever.
             logger.debug("%s: completeness check failed; the task will run and report it", self.task_id, exc_info=True)
             return False
+
+    def output_complete(self) -> bool:
+        """The question :meth:`complete` asks (Luigi's: the output exists); may raise."""
+        return bool(super().complete())
 
     # --- execution ------------------------------------------------------------------------
     def report(self, message: str | None = None, percent: int | None = None) -> None:

@@ -16,6 +16,10 @@ Subcommands:
 * ``aker trace --as-of D --market MSA_ID [--json] [--restore DIR]`` -- where a published score came
   from (:mod:`aker_tasks.audit.trace`); ``aker gc [--dry-run] [--keep-days N] [--json]`` -- remove
   what no live result needs (:mod:`aker_tasks.audit.gc`). Their exit codes are in those modules.
+* ``aker backfill --start D --end D [--freq quarter|month|week] [--weights J] [--format F]
+  [--workers N] [--local-scheduler | --scheduler-host H --scheduler-port P] [--list]`` -- score
+  every period end of a range in one Luigi run: exactly ``luigi --module aker_tasks Backfill ...``
+  (:mod:`aker_tasks.backfill`), with Luigi's exit codes; ``--list`` prints the dates only.
 * ``aker luigid [--port 8082] [--address 127.0.0.1] [--background] [--logdir DIR]
   [--state-path P]`` -- Luigi's central scheduler with aker's defaults and task history
   (``<cache>/luigid/history.db``, browsable at ``/history``).
@@ -220,6 +224,73 @@ def _cmd_luigid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    """``aker backfill``: check the range, then run ``luigi --module aker_tasks Backfill ...`` in this process."""
+    from aker_core.dates import parse_as_of, period_ends
+    from aker_core.exceptions import ScoringError
+
+    try:
+        start = parse_as_of(args.start)
+    except ScoringError as e:
+        raise _CliError(f"--start: {e}", EXIT_CONFIG) from None
+    try:
+        end = parse_as_of(args.end)
+    except ScoringError as e:
+        raise _CliError(f"--end: {e}", EXIT_CONFIG) from None
+    try:
+        dates = period_ends(start, end, args.freq)
+    except ScoringError as e:
+        raise _CliError(str(e), EXIT_CONFIG) from None
+    if args.list:
+        print("\n".join(d.isoformat() for d in dates))
+        return 0
+    argv = ["--module", "aker_tasks", "Backfill", "--start", start.isoformat(), "--end", end.isoformat()]
+    argv += ["--freq", args.freq, "--format", args.format, "--workers", str(args.workers)]
+    # Luigi re-checks every chunk already done each time the backfill resumes: remember the
+    # answers that were "complete" (a done date stays done within this run).
+    argv.append("--worker-cache-task-completion")
+    if args.weights is not None:
+        argv += ["--weights", args.weights]
+    if args.local_scheduler:
+        argv.append("--local-scheduler")
+    for option in ("scheduler_host", "scheduler_port"):
+        if getattr(args, option) is not None:
+            argv += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+    import aker_tasks  # noqa: F401  (aker's Luigi configuration, before Luigi reads its [retcode])
+    from aker_tasks.luigi_setup import require_scheduler
+
+    print(f"aker backfill: {len(dates)} dates, {dates[0]} .. {dates[-1]}", file=sys.stderr)
+    try:
+        require_scheduler(["luigi", *argv])  # one line, not a minute of retries, when no luigid answers
+        from luigi.retcodes import run_with_retcodes
+
+        run_with_retcodes(argv)
+    except SystemExit as e:  # Luigi's [retcode] exit (always raised, 0 included)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return 0
+
+
+def _add_backfill_parser(sub: Any) -> None:
+    from aker_core.dates import FREQUENCIES
+    from aker_tasks.exports.formats import CONTENT_TYPES
+
+    backfill = sub.add_parser(
+        "backfill",
+        help="score every quarter-, month- or week-end of a range in one Luigi run",
+        description="= luigi --module aker_tasks Backfill --start D --end D --freq F ... (README 'Backfill')",
+    )
+    backfill.add_argument("--start", required=True, help="first day of the range (YYYY-MM-DD)")
+    backfill.add_argument("--end", required=True, help="last day of the range, inclusive (YYYY-MM-DD)")
+    backfill.add_argument("--freq", choices=FREQUENCIES, default="quarter", help="period (default quarter)")
+    backfill.add_argument("--weights", help="pillar weights as JSON (default AKER_WEIGHTS)")
+    backfill.add_argument("--format", choices=tuple(CONTENT_TYPES), default="csv", help="export format (default csv)")
+    backfill.add_argument("--workers", type=int, default=1, help="Luigi worker processes (default 1)")
+    backfill.add_argument("--local-scheduler", action="store_true", help="no luigid: schedule in this process")
+    backfill.add_argument("--scheduler-host", help="luigid host (default from luigi.cfg, 127.0.0.1)")
+    backfill.add_argument("--scheduler-port", type=int, help="luigid port (default from luigi.cfg, 8082)")
+    backfill.add_argument("--list", action="store_true", help="print the dates and exit")
+
+
 def _parser() -> argparse.ArgumentParser:
     """The ``aker`` argument parser (``show``'s options are left to :mod:`aker_tasks.show`)."""
     parser = argparse.ArgumentParser(
@@ -241,6 +312,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("show", add_help=False, help="the built targets and top markets (--as-of YYYY-MM-DD)")
     sub.add_parser("export", add_help=False, help="the stable export file of an as_of, or --describe its columns")
     sub.add_parser("report", add_help=False, help="the HTML scorecard of an as_of (= aker export --format html)")
+
+    _add_backfill_parser(sub)
 
     luigid = sub.add_parser("luigid", help="run Luigi's central scheduler with aker's configuration")
     luigid.add_argument("--port", type=int, default=8082, help="listening port (default 8082)")
@@ -299,7 +372,13 @@ def _run(argv: list[str] | None) -> int:
         return int(args.handler(args))
     from aker_tasks.audit.cli import COMMANDS as AUDIT_COMMANDS
 
-    commands = {"config": _cmd_config, "db": _cmd_db, "luigid": _cmd_luigid, **AUDIT_COMMANDS}
+    commands = {
+        "config": _cmd_config,
+        "db": _cmd_db,
+        "luigid": _cmd_luigid,
+        "backfill": _cmd_backfill,
+        **AUDIT_COMMANDS,
+    }
     if args.command not in commands:
         parser.print_usage(sys.stderr)
         print("aker: error: a subcommand is required (see aker --help)", file=sys.stderr)

@@ -113,6 +113,13 @@ class ExportScores(WeightedTask):
             reqs.update({f"source:{d}": FetchSource(dataset=d, as_of=self.as_of, config=self.config) for d in DATASETS})
         return reqs
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: While :meth:`run` runs: the publications it read, by composite hash (each of its steps --
+        #: the check, the key, the lineage, the table -- would otherwise ask the database again).
+        #: Emptied once the file is written, so the check that nothing was published meanwhile asks anew.
+        self._pinned: dict[str, dict[str, Any] | None] | None = None
+
     # --- identity -------------------------------------------------------------------------
     def stable_path(self) -> Path:
         """Where the stable copy of this export lives (see :mod:`aker_tasks.exports.stable`)."""
@@ -136,14 +143,25 @@ class ExportScores(WeightedTask):
             ``previous``: the previous publication with these weights
             (:func:`~aker_tasks.exports.previous.previous_publication`) or ``None``.
         """
-        from aker_tasks.exports.previous import last_publisher, previous_publication
-        from aker_tasks.publication import publication_id
 
         if composite_hash is None:
             scores = self.requires()["scores"].output()
             if not isinstance(scores, CacheTarget) or not scores.exists():
                 return None
             composite_hash = scores.content_hash()
+        pinned = self._pinned
+        if pinned is not None and composite_hash in pinned:
+            return pinned[composite_hash]
+        found = self._read_publications(composite_hash)
+        if pinned is not None:
+            pinned[composite_hash] = found
+        return found
+
+    def _read_publications(self, composite_hash: str) -> dict[str, Any] | None:
+        """:meth:`publications`, asked of the database."""
+        from aker_tasks.exports.previous import last_publisher, previous_publication
+        from aker_tasks.publication import publication_id
+
         url = self.settings.database_url
         publication = publication_id(composite_hash, self.weights_used())
         # Also after another run (other weights) replaced the date's rows, as concurrent runs
@@ -188,19 +206,20 @@ class ExportScores(WeightedTask):
         parts = super().key_parts()
         return parts if parts is not None and "publication" in parts.inputs else None
 
-    def complete(self) -> bool:
-        """The target exists, the database publishes its scores and the stable file is a copy of it."""
-        if not super().complete():
-            return False
-        try:
-            from aker_tasks.exports.stable import is_current
+    def output_complete(self) -> bool:
+        """The target exists, the database publishes its scores and the stable file is a copy of it.
 
-            if not self.requires()["published"].complete():
-                return False
-            return is_current(self.stable_path(), self.target().content_hash())
-        except Exception:  # a pure question: an unreadable sidecar means "run and rebuild it"
-            logger.debug("%s: stable export check failed; the task will run", self.task_id, exc_info=True)
+        The key is computed once (it asks the database twice); an unreadable sidecar or database
+        means "run and rebuild it" (:meth:`AkerTask.complete` answers ``False``).
+        """
+        from aker_tasks.exports.stable import is_current
+
+        target = self.output()
+        if not isinstance(target, CacheTarget) or not target.exists():
             return False
+        if not self.requires()["published"].complete():
+            return False
+        return is_current(self.stable_path(), target.content_hash())
 
     # --- execution ------------------------------------------------------------------------
     def table(self) -> pa.Table:
@@ -292,6 +311,8 @@ class ExportScores(WeightedTask):
                 Path(tmp).write_text(self._scorecard(run, table, previous_day), encoding="utf-8")
             else:
                 write_export(table, str(self.format), tmp)
+        if self._pinned is not None:
+            self._pinned.clear()  # ask the database again: was anything published meanwhile?
         after = self.key_parts()
         if after is None or self.target_for(after).path != target.path:
             Path(target.path).unlink(missing_ok=True)
@@ -306,9 +327,13 @@ class ExportScores(WeightedTask):
 
         # Ask once outside the key, so an unreachable database or a missing publication fails
         # with its own one-line error, not as an unknown key.
-        self._require_publication()
-        super().run()
-        target = self.target()
+        self._pinned = {}
+        try:
+            self._require_publication()
+            super().run()
+            target = self.target()
+        finally:
+            self._pinned = None
         dest = self.stable_path()
         if not is_current(dest, target.content_hash()):
             replace_atomically(Path(target.path), dest)

@@ -58,8 +58,14 @@ class AsOfParameter(luigi.DateParameter):
     """An as-of date: ``YYYY-MM-DD`` or ``YYYY-MM`` (the first of the month), as everywhere in aker.
 
     On the command line a bad value ends the command with one line naming ``--as-of`` and exit
-    code 2; from Python it raises :class:`~aker_core.exceptions.ScoringError`.
+    code 2; from Python it raises :class:`~aker_core.exceptions.ScoringError`. Luigi's
+    ``RangeDaily``/``RangeMonthly`` pass dates (or datetimes), which are taken as they are.
     """
+
+    def __init__(self, *args: Any, flag: str = "--as-of", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The option a bad command-line value is reported under.
+        self.flag = flag
 
     def parse(self, s: str) -> Any:
         """Parse a command-line (or configuration file) value."""
@@ -69,7 +75,7 @@ class AsOfParameter(luigi.DateParameter):
         try:
             return parse_as_of(s)
         except ScoringError as e:
-            raise _usage_error("--as-of", str(e)) from None
+            raise _usage_error(self.flag, str(e)) from None
 
     def normalize(self, value: Any) -> Any:
         """A date from a date, a datetime or a string (Python callers)."""

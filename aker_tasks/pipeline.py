@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import luigi
 
 from aker_tasks.export import CONTENT_TYPES, ExportScores
@@ -23,6 +26,15 @@ class ScoreMarkets(luigi.WrapperTask):
     weights = WeightsParameter()
     format = luigi.ChoiceParameter(choices=tuple(CONTENT_TYPES), default="csv", description="Export format.")
     config = ConfigParameter()
+
+    @classmethod
+    def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
+        """The as_of values whose graph is complete: what Luigi's ``RangeDaily`` asks instead of
+        guessing from file names (aker's targets are content-addressed, so it could not).
+
+        ``cls`` may be a ``functools.partial`` of the class with the range's ``--of-params``.
+        """
+        return [as_of for as_of in parameter_tuples if cls(as_of).complete()]
 
     def requires(self) -> ExportScores:
         """The export, which is complete only together with the publication it requires.

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import luigi
 import orjson
 
+from aker_tasks.base import PUBLICATION_PRIORITY
 from aker_tasks.hashing import hash_bytes
 from aker_tasks.identity import AsOfParameter
 from aker_tasks.score import ComposeScores, WeightedTask
@@ -143,6 +144,9 @@ class PublishScores(WeightedTask):
     """Make the composite of an as_of the ``pillar_scores`` rows of that date (one transaction)."""
 
     as_of = AsOfParameter(description="As-of date of the scores to publish.")
+
+    #: Before any export (see :data:`~aker_tasks.base.PUBLICATION_PRIORITY`).
+    priority = PUBLICATION_PRIORITY
 
     code_modules: ClassVar[tuple[str, ...]] = (
         "aker_core.markets.persist",

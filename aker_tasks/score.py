@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ComposeScores",
+    "DateFreeTask",
     "ScorePillar",
     "WeightedTask",
     "check_market_ids",
@@ -85,7 +86,22 @@ def check_some_composite(table: pa.Table, as_of: object, pillars: dict[str, pa.T
     raise DataValidationError(f"no market gets a composite as of {as_of}: {why} (markets scored per pillar: {counts})")
 
 
-class ScorePillar(AkerTask):
+class DateFreeTask(AkerTask):
+    """A task whose content depends only on its inputs' content, not on its ``as_of`` itself.
+
+    ``as_of`` stays a parameter (it names which date's inputs to read) but not a key part, and
+    targets live under ``all/``: dates whose point-in-time inputs are identical -- no vintage
+    between them -- share one target, found complete instead of recomputed.
+    """
+
+    key_excludes: ClassVar[tuple[str, ...]] = ("as_of",)
+
+    def as_of_dir(self) -> str:
+        """Shared by every date (see the class docstring)."""
+        return "all"
+
+
+class ScorePillar(DateFreeTask):
     """One pillar's 0-5 score per market."""
 
     pillar = luigi.ChoiceParameter(choices=PILLARS, description="Pillar to score.")
@@ -147,8 +163,13 @@ class WeightedTask(AkerTask):
         return self.settings.model_copy(update={"weights": Weights(**self.weights_used())})
 
 
-class ComposeScores(WeightedTask):
-    """The composite score of every market as of a date (parquet), from the four pillars."""
+class ComposeScores(WeightedTask, DateFreeTask):
+    """The composite score of every market as of a date (parquet), from the four pillars.
+
+    Its content does not depend on the date (see :class:`DateFreeTask`).
+    """
+
+    key_excludes: ClassVar[tuple[str, ...]] = ("weights", "as_of")
 
     as_of = AsOfParameter(description="Score as of this date (point-in-time inputs).")
 

@@ -23,9 +23,19 @@ import orjson
 from aker_tasks.exceptions import CacheError
 from aker_tasks.hashing import file_hash
 
-__all__ = ["PARQUET", "CacheTarget", "PendingTarget", "atomic_path", "read_sidecar", "remove_stale_temporaries"]
+__all__ = [
+    "ARROW",
+    "PARQUET",
+    "CacheTarget",
+    "PendingTarget",
+    "atomic_path",
+    "read_sidecar",
+    "remove_stale_temporaries",
+]
 
 PARQUET = "application/vnd.apache.parquet"
+#: Content type of an Arrow IPC file (the "Feather v2" format, uncompressed).
+ARROW = "application/vnd.apache.arrow.file"
 SIDECAR_SUFFIX = ".json"
 #: Luigi's temporary_path() names: ``<final name>-luigi-tmp-<random>``.
 TMP_MARKER = "-luigi-tmp-"

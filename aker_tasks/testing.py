@@ -65,12 +65,12 @@ def reset_process_state() -> None:
 
     from aker_core.config import reset_settings
     from aker_data import engine
-    from aker_tasks import database, events, fetch, hashing
+    from aker_tasks import database, events, hashing, vintages
 
     Register.clear_instance_cache()
     reset_settings()
     database._checked.cache_clear()
-    fetch._db_table.cache_clear()
+    vintages._db_table.cache_clear()
     hashing.code_version.cache_clear()
     events._metrics.clear()
     engine._unanswered.clear()

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from aker_core.dates import AsOf, parse_as_of
 from aker_core.exceptions import ScoringError
 
-__all__ = ["AsOf", "latest_as_of", "latest_rows", "parse_as_of"]
+__all__ = ["AsOf", "latest_as_of", "latest_rows", "parse_as_of", "sort_by_key"]
 
 
 def latest_as_of(table: pa.Table, as_of: object) -> pa.Table:
@@ -97,6 +97,26 @@ def latest_rows(ids: pa.Array | pa.ChunkedArray, vintages: pa.Array | pa.Chunked
     first[1:] = _changes(sorted_ids)
     order = order.to_numpy()
     return candidates[order[first]]
+
+
+def sort_by_key(table: pa.Table) -> pa.Table:
+    """``table`` in (``msa_id``, ``data_vintage``) order -- by ``msa_id`` alone without vintages.
+
+    A table already in that order (as the database readers and the generator return it) is
+    returned as is, without a sort; the order is what :func:`latest_rows`'s fast path needs, so
+    every point-in-time cut of a table stored this way is a linear scan.
+    """
+    if table.num_rows < 2:
+        return table
+    ids = table.column("msa_id").combine_chunks()
+    if "data_vintage" not in table.column_names:
+        if pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py():
+            return table
+        return table.sort_by("msa_id")
+    days = table.column("data_vintage").combine_chunks()
+    if not days.null_count and _sorted_unique_keys(ids, days, _changes(ids)):
+        return table
+    return table.sort_by([("msa_id", "ascending"), ("data_vintage", "ascending")])
 
 
 def _changes(ids: pa.Array) -> np.ndarray:

@@ -26,6 +26,10 @@ from aker_tasks.cachekey import KeyChange, KeyParts, key_changes
 __all__ = ["graph_tasks", "status", "task_label"]
 
 
+#: Tasks whose key input is the source's own content hash (named ``source``), not an upstream target.
+SOURCE_READERS = ("SourceVintages", "FetchSource")
+
+
 def task_label(task: AkerTask) -> str:
     """A short readable name: ``FetchSource(market_supply)``, ``ScorePillar(jobs)``, ``ExportScores(csv)``."""
     params = {k: v for k, v in task.to_str_params(only_significant=True).items() if k not in ("config", "weights")}
@@ -49,8 +53,15 @@ def graph_tasks(export: AkerTask) -> list[AkerTask]:
 
     visit(export)
     # Luigi's order within a level is free: show fetches, then pillars, then the rest.
-    rank = {"FetchSource": 0, "ScorePillar": 1, "ComposeScores": 2, "PublishScores": 3, "ExportScores": 4}
-    return sorted(ordered, key=lambda t: rank.get(t.get_task_family(), 5))
+    rank = {
+        "SourceVintages": 0,
+        "FetchSource": 1,
+        "ScorePillar": 2,
+        "ComposeScores": 3,
+        "PublishScores": 4,
+        "ExportScores": 5,
+    }
+    return sorted(ordered, key=lambda t: rank.get(t.get_task_family(), 6))
 
 
 def _module_file(module: str) -> str:
@@ -103,7 +114,7 @@ def _causes(
 ) -> list[Cause]:
     causes: list[Cause] = []
     for change in changes:
-        if change.part == "input" and change.name == "source" and task.get_task_family() == "FetchSource":
+        if change.part == "input" and change.name == "source" and task.get_task_family() in SOURCE_READERS:
             causes.append(_source_cause(task, change, previous))
         elif change.part == "input" and change.name in upstream:
             up = upstream[change.name]
@@ -155,7 +166,7 @@ def _file_task(task: AkerTask, states: Mapping[str, TaskStatus]) -> TaskStatus:
     upstream = _upstream(task)
     inputs: dict[str, str] = {}
     problem: Cause | None = None
-    if family == "FetchSource":
+    if family in SOURCE_READERS:
         try:
             inputs = dict(task.input_hashes() or {})
         except (AkerError, OSError) as e:
@@ -168,7 +179,7 @@ def _file_task(task: AkerTask, states: Mapping[str, TaskStatus]) -> TaskStatus:
             if isinstance(out, CacheTarget):
                 inputs[name] = out.content_hash()
     parts: KeyParts = task.parts_for(inputs)
-    complete = problem is None and len(inputs) == (1 if family == "FetchSource" else len(upstream))
+    complete = problem is None and len(inputs) == (1 if family in SOURCE_READERS else len(upstream))
     target = task.target_for(parts) if complete else None
     if target is not None and target.exists():
         return TaskStatus(label, family, dict(parts.params), "fresh", target=target.path)

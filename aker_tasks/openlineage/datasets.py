@@ -69,14 +69,22 @@ def _schema_facet(schema: list[dict[str, Any]] | None) -> dict[str, DatasetFacet
 
 
 def _vintage_facet(parquet: Path) -> dict[str, InputDatasetFacet]:
-    """``aker_dataVintage`` of a parquet file with a ``data_vintage`` column, else nothing."""
+    """``aker_dataVintage`` of a parquet (or Arrow IPC) file with a ``data_vintage`` column, else nothing."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(parquet) as source:
-        if VINTAGE_COLUMN not in source.schema_arrow.names:
+    if parquet.suffix == ".arrow":  # SourceVintages' table (aker_tasks.io.write_arrow)
+        from aker_tasks.io import read_arrow
+
+        table = read_arrow(parquet)
+        if VINTAGE_COLUMN not in table.column_names:
             return {}
-        column = source.read(columns=[VINTAGE_COLUMN])[VINTAGE_COLUMN]
+        column = table[VINTAGE_COLUMN]
+    else:
+        with pq.ParquetFile(parquet) as source:
+            if VINTAGE_COLUMN not in source.schema_arrow.names:
+                return {}
+            column = source.read(columns=[VINTAGE_COLUMN])[VINTAGE_COLUMN]
     bounds = pc.min_max(column).as_py()
     if bounds["min"] is None:
         return {}
@@ -160,8 +168,9 @@ def input_datasets(task: luigi.Task, *, final: bool) -> list[InputDataset]:
     Statistics and data vintages (which read the data) only with ``final``: COMPLETE carries them.
     """
     from aker_tasks.fetch import FetchSource
+    from aker_tasks.vintages import SourceVintages
 
-    if isinstance(task, FetchSource):
+    if isinstance(task, FetchSource | SourceVintages):
         out = task.output()
         return [_source_input(task, out if isinstance(out, CacheTarget) else None, final)]
     found: list[InputDataset] = []

@@ -114,4 +114,4 @@ def test_bad_source_fails_cleanly(
     for family in ("ComposeScores", "PublishScores", "ExportScores"):
         assert [status for f, status in statuses if f == family] == ["completed"]
     if case != "missing dataset":  # that one fails while scheduling, before any run starts
-        assert ("FetchSource", "failed") in statuses
+        assert ("SourceVintages", "failed") in statuses

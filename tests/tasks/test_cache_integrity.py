@@ -88,17 +88,18 @@ def test_leftover_temporary_is_cleaned_when_the_task_runs(source_dir: Path, run_
 def test_source_changed_while_read_fails_that_fetch(
     source_dir: Path, run_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A source file rewritten during its fetch fails the fetch, naming the file; no target is written."""
+    """A source file rewritten while it is read fails SourceVintages, naming the file; no target is written."""
     import aker_core.sources.reader as reader
 
-    original = reader.read_dataset_as_of
+    original = reader.read_dataset
 
-    def read_then_change(name: str, path: str | Path, as_of: object, progress: object = None) -> object:
-        result = original(name, path, as_of)
+    def read_then_change(name: str, path: str | Path) -> object:
+        result = original(name, path)
         Path(path).write_text(Path(path).read_text() + "\n")
         return result
 
-    monkeypatch.setattr(reader, "read_dataset_as_of", read_then_change)
+    monkeypatch.setattr(reader, "read_dataset", read_then_change)
     build(FetchSource(dataset="market_supply", as_of=AS_OF), expect_success=False)
-    assert ("FetchSource", "failed") in runs_by_family(run_db)
-    assert not list((source_dir.parent / "cache" / "targets" / "FetchSource").rglob("market_supply-*.parquet"))
+    assert ("SourceVintages", "failed") in runs_by_family(run_db)
+    targets = source_dir.parent / "cache" / "targets"
+    assert not list(targets.rglob("market_supply-*.arrow")) and not list(targets.rglob("market_supply-*.parquet"))

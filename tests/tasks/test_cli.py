@@ -20,6 +20,7 @@ LUIGI = str(Path(sys.executable).parent / "luigi")
 #: Every task of the graph, as the scheduler lists them (sorted).
 ALL_FAMILIES = sorted(
     ["ComposeScores", "ExportScores", *["FetchSource"] * 5, "PublishScores", "ScoreMarkets", *["ScorePillar"] * 4]
+    + ["SourceVintages"] * 5
 )
 
 

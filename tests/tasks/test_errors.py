@@ -70,7 +70,7 @@ def test_as_of_accepts_year_month(env: dict[str, str], tmp_path: Path) -> None:
     """--as-of 2024-06 means the first of June, as the README promises."""
     proc = _local(env, tmp_path, "--as-of", "2024-06")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (tmp_path / "cache" / "targets" / "ComposeScores" / "2024-06-01").is_dir()
+    assert (tmp_path / "cache" / "targets" / "FetchSource" / "2024-06-01").is_dir()
 
 
 def test_unparseable_setting_exits_2_naming_the_variable(env: dict[str, str], tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ AS_OF = dt.date(2024, 6, 1)
 #: Every task of the graph, as Luigi's summary lists them (sorted).
 ALL_FAMILIES = sorted(
     ["ComposeScores", "ExportScores", *["FetchSource"] * 5, "PublishScores", "ScoreMarkets", *["ScorePillar"] * 4]
+    + ["SourceVintages"] * 5
 )
 #: The tasks that record a run (every AkerTask; the ScoreMarkets wrapper does not).
 RUN_FAMILIES = [f for f in ALL_FAMILIES if f != "ScoreMarkets"]
@@ -65,7 +66,9 @@ def test_every_executed_task_is_a_completed_run_with_lineage(source_dir: Path, r
             directions = sorted(s.scalars(select(Lineage.direction).where(Lineage.run_id == run.run_id)))
             assert "output" in directions and "input" in directions
         fetch_inputs = s.scalars(
-            select(Lineage).join(Run).where(Run.task_family == "FetchSource", Lineage.direction == "input")
+            select(Lineage)
+            .join(Run)
+            .where(Run.task_family == "FetchSource", Lineage.direction == "input", Lineage.source == "file")
         ).all()
     engine.dispose()
     assert {row.table for row in fetch_inputs} == {
@@ -99,7 +102,7 @@ def _bump_jobs(source_dir: Path) -> None:
 
 
 def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) -> None:
-    """Changing market_jobs reruns its fetch, the jobs pillar, the composite, its publication and the export only."""
+    """Changing market_jobs reruns its read and fetch, the jobs pillar, the composite, publication and export only."""
     build(ExportScores(as_of=AS_OF, format="csv"))
     old_jobs = _scores(run_db, "jobs_0_5")
     _bump_jobs(source_dir)
@@ -110,6 +113,7 @@ def test_changed_source_reruns_only_its_branch(source_dir: Path, run_db: str) ->
         "FetchSource",
         "PublishScores",
         "ScorePillar",
+        "SourceVintages",
     ]
     assert any("market_jobs" in t for t in done["completed"])
     assert any("jobs" in t and t.startswith("ScorePillar") for t in done["completed"])

@@ -21,7 +21,14 @@ pytestmark = pytest.mark.slow
 
 AS_OF = "2024-06-01"
 #: Runs one cold graph records: one per executed task (the ScoreMarkets wrapper records none).
-COLD_RUNS = {"FetchSource": 5, "ScorePillar": 4, "ComposeScores": 1, "PublishScores": 1, "ExportScores": 1}
+COLD_RUNS = {
+    "SourceVintages": 5,
+    "FetchSource": 5,
+    "ScorePillar": 4,
+    "ComposeScores": 1,
+    "PublishScores": 1,
+    "ExportScores": 1,
+}
 
 
 @pytest.fixture
@@ -93,7 +100,10 @@ def test_three_workers_split_one_graph(tmp_path: Path, migrated: str) -> None:
         done = _task_list(port, "DONE")
     assert completed_runs(migrated) == COLD_RUNS
     assert sorted(t["name"] for t in done.values()) == sorted(
-        ["FetchSource"] * 5 + ["ScorePillar"] * 4 + ["ComposeScores", "PublishScores", "ExportScores", "ScoreMarkets"]
+        ["SourceVintages"] * 5
+        + ["FetchSource"] * 5
+        + ["ScorePillar"] * 4
+        + ["ComposeScores", "PublishScores", "ExportScores", "ScoreMarkets"]
     )
     # Progress reaches 100 % only for what finished, and the box names say which dataset it was.
     executed = [t for t in done.values() if t["name"] != "ScoreMarkets"]

@@ -58,7 +58,7 @@ def test_failed_task_is_counted(source_dir: Path, run_db: str, tmp_path: Path, m
     monkeypatch.setenv("AKER_METRICS_TEXTFILE", str(textfile))
     (source_dir / "market_jobs.csv").write_text("")
     build(ScoreMarkets(as_of=AS_OF), expect_success=False)
-    assert _samples(textfile)[("aker_task_runs_total", "FetchSource", "failed")] == 1
+    assert _samples(textfile)[("aker_task_runs_total", "SourceVintages", "failed")] == 1
 
 
 @pytest.mark.slow
@@ -95,10 +95,12 @@ def test_json_logs_carry_run_id(source_dir: Path, tmp_path: Path) -> None:
     wrote = [r for r in records if "wrote" in r["message"]]
     # One line per task that writes a file (PublishScores writes the database, not a file).
     assert sorted(r["task"] for r in wrote) == sorted(
-        ["ComposeScores", "ExportScores", *["FetchSource"] * 5, *["ScorePillar"] * 4]
+        ["ComposeScores", "ExportScores", *["FetchSource"] * 5, *["ScorePillar"] * 4, *["SourceVintages"] * 5]
     )
-    assert all(r["run_id"] and r["task"] and r["as_of"] == "2024-06-01" for r in wrote)
-    assert len({r["run_id"] for r in wrote}) == 11
+    # SourceVintages reads every vintage: it has no as_of
+    assert all(r["run_id"] and r["task"] for r in wrote)
+    assert all(r["as_of"] == "2024-06-01" for r in wrote if r["task"] != "SourceVintages")
+    assert len({r["run_id"] for r in wrote}) == 16
 
 
 def test_sigterm_during_a_task_marks_its_run_failed(run_db: str) -> None:

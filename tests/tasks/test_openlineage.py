@@ -41,6 +41,7 @@ GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
 #: The executed tasks of a cold graph, by job name (the ScoreMarkets wrapper runs nothing).
 COLD_JOBS = sorted(
     [f"FetchSource.{d}" for d in ("markets", "market_supply", "market_jobs", "market_urban", "market_outdoors")]
+    + [f"SourceVintages.{d}" for d in ("markets", "market_supply", "market_jobs", "market_urban", "market_outdoors")]
     + [f"ScorePillar.{p}" for p in ("supply", "jobs", "urban", "outdoor")]
     + ["ComposeScores", "PublishScores", "ExportScores.csv"]
 )
@@ -209,7 +210,7 @@ def test_datasets_are_named_by_location_with_schema_rows_hash_and_vintage(
 
 
 def test_failing_task_sends_fail_with_the_error(tmp_path: Path, migrated: str, receiver: Receiver) -> None:
-    """A bad source file gives START then FAIL for its fetch, with aker's one-line error; nothing after it runs."""
+    """A bad source file gives START then FAIL for its read, with aker's one-line error; nothing after it runs."""
     copy_sample(tmp_path / "source")
     path = tmp_path / "source" / "market_supply.csv"
     lines = path.read_text().splitlines()
@@ -220,7 +221,7 @@ def test_failing_task_sends_fail_with_the_error(tmp_path: Path, migrated: str, r
     proc = _luigi(tmp_path, _env(tmp_path, migrated, OPENLINEAGE_URL=receiver.url))
     assert proc.returncode == 30, proc.stderr[-3000:]
     failed = [e for e in receiver.events if e["eventType"] == "FAIL"]
-    assert [e["job"]["name"] for e in failed] == ["FetchSource.market_supply"]
+    assert [e["job"]["name"] for e in failed] == ["SourceVintages.market_supply"]
     pair = _by_run(receiver.events)[failed[0]["run"]["runId"]]
     assert sorted(pair) == ["FAIL", "START"]
     error = failed[0]["run"]["facets"]["errorMessage"]
@@ -228,20 +229,20 @@ def test_failing_task_sends_fail_with_the_error(tmp_path: Path, migrated: str, r
     assert "DataValidationError" in error["message"] and "vacancy_rate" in error["message"]
     assert "stackTrace" not in error  # aker's own errors are one line, as on stderr
     jobs = {e["job"]["name"] for e in receiver.events}
-    assert not jobs & {"ScorePillar.supply", "ComposeScores", "PublishScores"}
+    assert not jobs & {"FetchSource.market_supply", "ScorePillar.supply", "ComposeScores", "PublishScores"}
     assert PASSWORD not in json.dumps(receiver.events)
 
 
 def test_task_failing_before_its_run_is_recorded_sends_its_own_start_and_fail(
     tmp_path: Path, sqlite_url: str, receiver: Receiver
 ) -> None:
-    """A missing source file fails the fetch before aker records a run: a START/FAIL pair under a new run id."""
+    """A missing source file fails the read before aker records a run: a START/FAIL pair under a new run id."""
     copy_sample(tmp_path / "source")
     (tmp_path / "source" / "market_jobs.csv").unlink()
     proc = _luigi(tmp_path, _env(tmp_path, sqlite_url, OPENLINEAGE_URL=receiver.url))
     assert proc.returncode == 30, proc.stderr[-3000:]
     [failed] = [e for e in receiver.events if e["eventType"] == "FAIL"]
-    assert failed["job"]["name"] == "FetchSource.market_jobs"
+    assert failed["job"]["name"] == "SourceVintages.market_jobs"
     assert sorted(_by_run(receiver.events)[failed["run"]["runId"]]) == ["FAIL", "START"]
     assert "market_jobs" in failed["run"]["facets"]["errorMessage"]["message"]
     assert "aker_run" not in failed["run"]["facets"]  # aker recorded no run to point at

@@ -37,7 +37,14 @@ def test_scrape_after_pipeline_matches_database(
         markets = s.scalar(select(func.count()).select_from(PillarScore).where(PillarScore.score_as_of == AS_OF))
     engine.dispose()
     # One run per executed task; the ScoreMarkets wrapper records none.
-    assert by_family == {"FetchSource": 5, "ScorePillar": 4, "ComposeScores": 1, "PublishScores": 1, "ExportScores": 1}
+    assert by_family == {
+        "SourceVintages": 5,
+        "FetchSource": 5,
+        "ScorePillar": 4,
+        "ComposeScores": 1,
+        "PublishScores": 1,
+        "ExportScores": 1,
+    }
 
     samples = parse_samples(http_get(start_exporter(run_db).url))
     assert sample(samples, "aker_database_up") == 1

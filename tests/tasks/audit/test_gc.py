@@ -44,6 +44,7 @@ def _old_and_new(pipeline: Pipeline) -> set[Path]:
     """Run, age everything, edit the supply source, run again, age again; return the first run's supply chain."""
     pipeline.luigi()
     old = {
+        _one(pipeline.cache, "targets/SourceVintages/all/market_supply-*"),
         _one(pipeline.cache, "targets/FetchSource/*/market_supply-*"),
         _one(pipeline.cache, "targets/ScorePillar/*/supply-*"),
         _one(pipeline.cache, "targets/ComposeScores/*/scores-*"),

@@ -21,9 +21,9 @@ from tests.tasks.luigiproc import BIN
 
 
 def test_list_filters_by_task_and_as_of(built: Pipeline) -> None:
-    """A first run records 12 task runs, newest first; --task and --as-of filter, --limit cuts."""
+    """A first run records 17 task runs, newest first; --task and --as-of filter, --limit cuts."""
     runs = list_runs(limit=None)
-    assert len(runs) == 12 and all(r.status == "completed" for r in runs)
+    assert len(runs) == 17 and all(r.status == "completed" for r in runs)
     assert [r.started_at for r in runs] == sorted((r.started_at for r in runs), reverse=True)
     fetches = list_runs(task="FetchSource", as_of=AS_OF)
     assert sorted(r.task_params["dataset"] for r in fetches) == sorted(
@@ -54,7 +54,7 @@ def test_unknown_or_ambiguous_prefix_is_a_usage_error(built: Pipeline) -> None:
     assert unknown.value.code == 2
     supply = built.source / "market_supply.csv"
     supply.write_text(supply.read_text() + "\n")
-    built.run()  # 12 + 5 runs: more than 16, so two ids share their first hex digit
+    built.run()  # 17 + 6 runs: more than 16, so two ids share their first hex digit
     firsts = [r.run_id[0] for r in list_runs(limit=None)]
     shared = next(c for c in firsts if firsts.count(c) > 1)
     with pytest.raises(AuditError, match="more than one") as ambiguous:

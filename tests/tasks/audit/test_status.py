@@ -22,6 +22,11 @@ from tests.tasks.conftest import db_counts
 from tests.tasks.luigiproc import BIN, free_port
 
 FILE_TASKS = [
+    "SourceVintages(markets)",
+    "SourceVintages(market_supply)",
+    "SourceVintages(market_jobs)",
+    "SourceVintages(market_urban)",
+    "SourceVintages(market_outdoors)",
     "FetchSource(markets)",
     "FetchSource(market_supply)",
     "FetchSource(market_jobs)",
@@ -54,7 +59,7 @@ def test_nothing_changed_all_fresh(built: Pipeline) -> None:
     rows = db_counts(built.db_url)
     before = _files(built.tmp)
     report = status(AS_OF)
-    assert set(_states(report).values()) == {"fresh"} and len(report.tasks) == 12
+    assert set(_states(report).values()) == {"fresh"} and len(report.tasks) == 17
     assert report.publication.state == "current" and report.up_to_date
     assert all(not t.causes for t in report.tasks)
     after = _files(built.tmp)
@@ -68,24 +73,25 @@ def test_cli_exit_code_zero_when_fresh_one_when_stale(built: Pipeline) -> None:
     aker = [str(BIN / "aker"), "status", "--as-of", AS_OF.isoformat()]
     fresh = subprocess.run([*aker, "--exit-code"], env=built.env(), capture_output=True, text=True, check=False)
     assert fresh.returncode == 0, fresh.stderr
-    assert "12 fresh, 0 stale, 0 missing -- ScoreMarkets would do nothing" in fresh.stdout
+    assert "17 fresh, 0 stale, 0 missing -- ScoreMarkets would do nothing" in fresh.stdout
     (built.source / "market_urban.csv").write_text((built.source / "market_urban.csv").read_text() + "\n")
     stale = subprocess.run(
         [*aker, "--exit-code", "--json"], env=built.env(), capture_output=True, text=True, check=False
     )
     assert stale.returncode == 1, stale.stderr
     doc = orjson.loads(stale.stdout)
-    assert doc["up_to_date"] is False and doc["counts"]["stale"] == 5
+    assert doc["up_to_date"] is False and doc["counts"]["stale"] == 6
 
 
 def test_source_edit_names_that_dataset_and_its_downstream(built: Pipeline) -> None:
-    """Editing market_jobs makes exactly its fetch, its pillar, the composite, publication and export stale."""
+    """Editing market_jobs makes exactly its read, fetch and pillar, the composite, publication and export stale."""
     path = built.source / "market_jobs.csv"
     old = file_hash(path)
     lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines, lines[-1].replace("2024-03-31", "2024-04-30")]) + "\n")
     report = status(AS_OF)
     assert _not_fresh(report) == [
+        "SourceVintages(market_jobs)",
         "FetchSource(market_jobs)",
         "ScorePillar(jobs)",
         "ComposeScores",
@@ -149,6 +155,7 @@ def test_unreadable_source_is_reported_not_raised(built: Pipeline) -> None:
     (cause,) = fetch.causes
     assert fetch.state == "stale" and cause.part == "source" and "market_outdoors" in cause.detail["error"]
     assert _not_fresh(report) == [
+        "SourceVintages(market_outdoors)",
         "FetchSource(market_outdoors)",
         "ScorePillar(outdoor)",
         "ComposeScores",
@@ -162,7 +169,7 @@ def test_library_upgrade_makes_every_file_task_stale(built: Pipeline, monkeypatc
     current = base.library_versions()
     monkeypatch.setattr(base, "library_versions", lambda: {**current, "pyarrow": "99.0.0"})
     report = status(AS_OF)
-    assert _not_fresh(report) == [*FILE_TASKS[:10], "PublishScores", "ExportScores(csv)"]
+    assert _not_fresh(report) == [*FILE_TASKS[:15], "PublishScores", "ExportScores(csv)"]
     for task in report.tasks:
         if task.family != "PublishScores":
             assert ("library", "pyarrow", current["pyarrow"], "99.0.0") in [
@@ -175,7 +182,7 @@ def test_code_change_names_the_module_and_file(built: Pipeline, monkeypatch: pyt
     real = base.code_version
     monkeypatch.setattr(base, "code_version", lambda m: real(m) + ("-v2" if m == "aker_core.scoring.pillars" else ""))
     report = status(AS_OF)
-    assert _not_fresh(report) == [*FILE_TASKS[5:10], "PublishScores", "ExportScores(csv)"]
+    assert _not_fresh(report) == [*FILE_TASKS[10:15], "PublishScores", "ExportScores(csv)"]
     pillar = next(t for t in report.tasks if t.task == "ScorePillar(urban)")
     (cause,) = pillar.causes
     assert (cause.part, cause.name, cause.detail["file"]) == (
