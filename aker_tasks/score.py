@@ -37,10 +37,23 @@ def vintage_column(pillar: str) -> str:
     return f"{pillar}_vintage"
 
 
+def _same_ids(a: pa.ChunkedArray | pa.Array, b: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether two ``msa_id`` columns hold the same ids in the same order (a linear compare)."""
+    import pyarrow as pa
+
+    a = a if isinstance(a, pa.ChunkedArray) else pa.chunked_array([a])
+    b = b if isinstance(b, pa.ChunkedArray) else pa.chunked_array([b])
+    return bool(a.type == b.type and len(a) == len(b) and a.equals(b))
+
+
 def _take_by_id(ids: pa.ChunkedArray | pa.Array, table: pa.Table, column: str) -> pa.ChunkedArray | pa.Array:
     """``table[column]`` for each of ``ids`` (null where ``table`` has no row for the id)."""
     import pyarrow.compute as pc
 
+    if _same_ids(ids, table["msa_id"]):
+        # The usual case -- every dataset covers the same markets, all sorted by msa_id: no hash
+        # lookup (measured at 10^6 markets: ~0.15 s per column, five columns per composite).
+        return table[column]
     return pc.take(table[column], pc.index_in(ids, value_set=table["msa_id"]))
 
 
@@ -57,6 +70,8 @@ def check_market_ids(markets: pa.Table, pillars: dict[str, pa.Table]) -> None:
 
     known = markets["msa_id"]
     for pillar, table in pillars.items():
+        if _same_ids(table["msa_id"], known):
+            continue  # the usual case, without a hash lookup (~0.15 s per pillar at 10^6 markets)
         unknown = pc.filter(table["msa_id"], pc.invert(pc.is_in(table["msa_id"], value_set=known)))
         if len(unknown):
             examples = ", ".join(repr(v) for v in unknown.slice(0, 3).to_pylist())

@@ -10,6 +10,7 @@ of their own (what a shell loop does).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,61 +215,66 @@ def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         urls = iter([f"sqlite:///{root / 'backfill.db'}", f"sqlite:///{root / 'reference.db'}"])
         cleanup: list[Iterator[str]] = []
     else:
-        cleanup = [_pg_schema_url(f"t_backfill_{n}") for n in ("a", "b")]
+        # Names of this fixture instance only: a schema of another instance (or process) is never touched.
+        cleanup = [_pg_schema_url(f"t_backfill_{n}_{uuid.uuid4().hex[:8]}") for n in ("a", "b")]
         urls = iter([next(c) for c in cleanup])
-    url, reference_url = next(urls), next(urls)
-    messages: list[str] = []
-    percents: list[int] = []
-    status_message = luigi.scheduler.Scheduler.set_task_status_message
-    progress = luigi.scheduler.Scheduler.set_task_progress_percentage
+    try:
+        url, reference_url = next(urls), next(urls)
+        messages: list[str] = []
+        percents: list[int] = []
+        status_message = luigi.scheduler.Scheduler.set_task_status_message
+        progress = luigi.scheduler.Scheduler.set_task_progress_percentage
 
-    def record_message(self: Any, task_id: str, status_message_: str) -> None:
-        if task_id.startswith("Backfill"):
-            messages.append(status_message_)
-        status_message(self, task_id, status_message_)
+        def record_message(self: Any, task_id: str, status_message_: str) -> None:
+            if task_id.startswith("Backfill"):
+                messages.append(status_message_)
+            status_message(self, task_id, status_message_)
 
-    def record_percent(self: Any, task_id: str, percent: int) -> None:
-        if task_id.startswith("Backfill"):
-            percents.append(percent)
-        progress(self, task_id, percent)
+        def record_percent(self: Any, task_id: str, percent: int) -> None:
+            if task_id.startswith("Backfill"):
+                percents.append(percent)
+            progress(self, task_id, percent)
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(luigi.scheduler.Scheduler, "set_task_status_message", record_message)
-        mp.setattr(luigi.scheduler.Scheduler, "set_task_progress_percentage", record_percent)
-        reset_luigi_config()
-        # The reference: one ScoreMarkets run per date, oldest first, in a cache and database of its own.
-        _configure(mp, root / "reference", source, reference_url)
-        for day in DATES:
-            build(ScoreMarkets(as_of=day))
-        reference_published = _published(reference_url)
-        reference_exports = _exports(root / "reference" / "cache")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(luigi.scheduler.Scheduler, "set_task_status_message", record_message)
+            mp.setattr(luigi.scheduler.Scheduler, "set_task_progress_percentage", record_percent)
+            reset_luigi_config()
+            # The reference: one ScoreMarkets run per date, oldest first, in a cache and database of its own.
+            _configure(mp, root / "reference", source, reference_url)
+            for day in DATES:
+                build(ScoreMarkets(as_of=day))
+            reference_published = _published(reference_url)
+            reference_exports = _exports(root / "reference" / "cache")
 
-        _configure(mp, root, source, url)
-        build(Backfill(start=START, end=END, chunk=2))
-        first_messages, first_percents = list(messages), list(percents)
-        first = _runs(url)
-        published, exports = _published(url), _exports(root / "cache")
-        rerun = build(Backfill(start=START, end=END, chunk=2))
-        _edit_latest_jobs(source)
-        reset_settings()
-        build(Backfill(start=START, end=END, chunk=2))
-        seen = {r[2] for r in first}
-        second = [r for r in _runs(url) if r[2] not in seen]
-    yield History(
-        url,
-        root / "cache",
-        first,
-        rerun,
-        second,
-        published,
-        exports,
-        reference_published,
-        reference_exports,
-        first_messages,
-        first_percents,
-    )
-    for c in cleanup:
-        next(c, None)
+            _configure(mp, root, source, url)
+            build(Backfill(start=START, end=END, chunk=2))
+            first_messages, first_percents = list(messages), list(percents)
+            first = _runs(url)
+            published, exports = _published(url), _exports(root / "cache")
+            rerun = build(Backfill(start=START, end=END, chunk=2))
+            _edit_latest_jobs(source)
+            reset_settings()
+            build(Backfill(start=START, end=END, chunk=2))
+            seen = {r[2] for r in first}
+            second = [r for r in _runs(url) if r[2] not in seen]
+        yield History(
+            url,
+            root / "cache",
+            first,
+            rerun,
+            second,
+            published,
+            exports,
+            reference_published,
+            reference_exports,
+            first_messages,
+            first_percents,
+        )
+    finally:
+        # Closed here, not left to the garbage collector: a schema dropped by a finaliser at a
+        # random later moment (even inside another test's ast.parse) breaks whatever runs then.
+        for c in cleanup:
+            c.close()
 
 
 def test_every_date_equals_a_one_date_run(history: History) -> None:
