@@ -177,7 +177,7 @@ class SourceVintages(AkerTask):
     def execute(self, run: RunContext, target: CacheTarget) -> dict[str, Any]:
         """Read and validate the whole source, sort it by key and write the parquet target."""
         from aker_core.scoring.asof import sort_by_key
-        from aker_core.sources.reader import read_dataset
+        from aker_core.sources.reader import read_dataset_sorted
         from aker_tasks.io import schema_doc, write_arrow
 
         dataset = str(self.dataset)
@@ -185,18 +185,21 @@ class SourceVintages(AkerTask):
         self.report(f"reading {dataset} from {label}", percent=5)
         before = source_hash(self.settings, dataset)
         if self._from_database():
-            table = _db_table(self.settings.database_url, dataset)[0]
+            table = sort_by_key(_db_table(self.settings.database_url, dataset)[0])  # sorted already: a check
         else:
-            table = read_dataset(dataset, source_path(self.settings, dataset))
+            # Read, validated and put in key order one batch of columns at a time (memory).
+            table = read_dataset_sorted(
+                dataset,
+                source_path(self.settings, dataset),
+                progress=lambda fraction: self.report(percent=5 + int(65 * fraction)),
+            )
             if source_hash(self.settings, dataset) != before:
                 # The target and its lineage must describe the bytes that were read.
                 raise DataValidationError(f"dataset {dataset!r} ({label}) changed while it was read; run again")
         if self._retaining():
             # Before the sidecar: a result never exists without the bytes it was read from.
             retain(source_path(self.settings, dataset), before, self.settings.cache_path)
-        self.report(f"sorting {table.num_rows} rows of {dataset}", percent=70)
-        table = sort_by_key(table)
-        self.report(percent=80)
+        self.report(f"writing {table.num_rows} rows of {dataset}", percent=80)
         write_arrow(target, table.combine_chunks())
         return {
             "rows": table.num_rows,

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from aker_core.dates import AsOf, parse_as_of
 from aker_core.exceptions import ScoringError
 
-__all__ = ["AsOf", "latest_as_of", "latest_rows", "parse_as_of", "sort_by_key"]
+__all__ = ["AsOf", "key_order", "latest_as_of", "latest_rows", "parse_as_of", "sort_by_key"]
 
 
 def latest_as_of(table: pa.Table, as_of: object) -> pa.Table:
@@ -99,24 +99,37 @@ def latest_rows(ids: pa.Array | pa.ChunkedArray, vintages: pa.Array | pa.Chunked
     return candidates[order[first]]
 
 
+def key_order(ids: pa.Array | pa.ChunkedArray, vintages: pa.Array | pa.ChunkedArray | None) -> pa.Array | None:
+    """Row numbers that put rows in (``msa_id``, ``data_vintage``) order, or ``None`` when they are.
+
+    ``vintages`` is ``None`` for a dataset without vintages (``markets``): then by ``msa_id`` alone.
+    Rows already in order (as the database readers and the generator return them) are recognised
+    in one linear pass, without a sort; Arrow's sort is stable, so equal keys keep input order.
+    """
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    if len(ids) < 2:
+        return None
+    if vintages is None:
+        if pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py():
+            return None
+        return pc.sort_indices(ids)
+    days = vintages.combine_chunks() if isinstance(vintages, pa.ChunkedArray) else vintages
+    if not days.null_count and _sorted_unique_keys(ids, days, _changes(ids)):
+        return None
+    keys = pa.table({"msa_id": ids, "data_vintage": days})
+    return pc.sort_indices(keys, sort_keys=[("msa_id", "ascending"), ("data_vintage", "ascending")])
+
+
 def sort_by_key(table: pa.Table) -> pa.Table:
     """``table`` in (``msa_id``, ``data_vintage``) order -- by ``msa_id`` alone without vintages.
 
-    A table already in that order (as the database readers and the generator return it) is
-    returned as is, without a sort; the order is what :func:`latest_rows`'s fast path needs, so
-    every point-in-time cut of a table stored this way is a linear scan.
+    A table already in that order is returned as is (see :func:`key_order`); the order is what
+    :func:`latest_rows`'s fast path needs, so every point-in-time cut of a table stored this way
+    is a linear scan.
     """
-    if table.num_rows < 2:
-        return table
-    ids = table.column("msa_id").combine_chunks()
-    if "data_vintage" not in table.column_names:
-        if pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py():
-            return table
-        return table.sort_by("msa_id")
-    days = table.column("data_vintage").combine_chunks()
-    if not days.null_count and _sorted_unique_keys(ids, days, _changes(ids)):
-        return table
-    return table.sort_by([("msa_id", "ascending"), ("data_vintage", "ascending")])
+    vintages = table.column("data_vintage") if "data_vintage" in table.column_names else None
+    order = key_order(table.column("msa_id"), vintages)
+    return table if order is None else table.take(order)
 
 
 def _changes(ids: pa.Array) -> np.ndarray:
