@@ -8,8 +8,9 @@ import pyarrow as pa
 import pytest
 
 from aker_core.config import Weights, reset_settings
+from aker_core.config.weights import normalise_weights
 from aker_core.exceptions import ScoringError
-from aker_core.scoring import compose, join_pillars, normalise_weights
+from aker_core.scoring import compose, join_pillars
 from tests.determinism import table_from_fresh_process
 
 

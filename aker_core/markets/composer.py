@@ -9,9 +9,10 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aker_core.config.weights import WeightsLike, normalise_weights
 from aker_core.exceptions import ScoringError
 from aker_core.markets.results import MarketScore, scores_from_table
-from aker_core.scoring import PILLAR_COLUMNS, WeightsLike, compose, normalise_weights, parse_as_of
+from aker_core.scoring import PILLAR_COLUMNS, compose, parse_as_of
 from aker_data.models import PillarScore
 
 __all__ = ["score", "score_many"]

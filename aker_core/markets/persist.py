@@ -31,9 +31,10 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from aker_core.config.weights import WeightsLike, normalise_weights
 from aker_core.exceptions import AkerError, ScoringError
 from aker_core.markets.bulk import connection_of
-from aker_core.scoring import PILLAR_COLUMNS, WeightsLike, normalise_weights, parse_as_of
+from aker_core.scoring import PILLAR_COLUMNS, parse_as_of
 from aker_core.scoring.arrowutil import is_sorted_unique
 from aker_data.exceptions import UnknownRunError
 from aker_data.models import PillarScore, Run

@@ -15,10 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
+from aker_core.config.weights import WeightsLike, normalise_weights
 from aker_core.exceptions import ScoringError
 from aker_core.markets.persist import upsert_pillar_scores
 from aker_core.markets.results import MarketScore, scores_from_table
-from aker_core.scoring import WeightsLike, normalise_weights, parse_as_of, score_markets
+from aker_core.scoring import parse_as_of, score_markets
 from aker_core.sources import MARKETS, SOURCE_TABLES, read_table_from_db
 
 __all__ = ["PillarScoreService"]
@@ -53,7 +54,7 @@ class PillarScoreService:
         Args:
             msa_ids: the markets to score; ``None`` = every market in ``markets`` or any source table.
             as_of: see :func:`~aker_core.scoring.parse_as_of`; only vintages on or before it are read.
-            weights: see :func:`~aker_core.scoring.normalise_weights`.
+            weights: see :func:`~aker_core.config.weights.normalise_weights`.
 
         Returns:
             The composite table (see :func:`~aker_core.scoring.compose`), sorted by ``msa_id``.

@@ -13,25 +13,8 @@ Modules: :mod:`~aker_core.report.contract` (the input columns), :mod:`~aker_core
 :mod:`~aker_core.report.page` (the page).
 """
 
-from __future__ import annotations
+import lazy_loader
 
-from typing import TYPE_CHECKING
-
-from aker_core.lazy import lazy_exports
-
-if TYPE_CHECKING:  # real imports for type checkers; at run time names load on first use
-    from aker_core.report.contract import SCORE_COLUMNS, ReportError, ScorecardMeta
-    from aker_core.report.metrics import join_metrics, read_metrics
-    from aker_core.report.page import render_scorecard
-
-_EXPORTS = {
-    "SCORE_COLUMNS": "aker_core.report.contract",
-    "ReportError": "aker_core.report.contract",
-    "ScorecardMeta": "aker_core.report.contract",
-    "join_metrics": "aker_core.report.metrics",
-    "read_metrics": "aker_core.report.metrics",
-    "render_scorecard": "aker_core.report.page",
-}
-__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
-
-__all__ = ["SCORE_COLUMNS", "ReportError", "ScorecardMeta", "join_metrics", "read_metrics", "render_scorecard"]
+# The names listed in __init__.pyi load on first use (PEP 562, via scientific-python's
+# lazy_loader): importing a light submodule, as a fully cached run does, loads no heavy sibling.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

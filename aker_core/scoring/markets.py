@@ -33,7 +33,7 @@ def score_markets(
         sources: ``market_supply``, ``market_jobs``, ``market_urban``, ``market_outdoors`` tables
             (``msa_id``, ``data_vintage`` and metrics); a missing table scores its pillar null.
         as_of: see :func:`~aker_core.scoring.parse_as_of`.
-        weights: see :func:`~aker_core.scoring.normalise_weights`.
+        weights: see :func:`~aker_core.config.weights.normalise_weights`.
         universe: if given, exactly these markets (deduplicated, sorted) appear in the output;
             markets without any data get all pillars missing. Otherwise every market found.
 

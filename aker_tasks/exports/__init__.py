@@ -11,24 +11,8 @@ The task itself is :class:`aker_tasks.export.ExportScores`. Names load on first 
 importing the package (as ``import aker_tasks`` does) costs neither pyarrow nor numpy.
 """
 
-from __future__ import annotations
+import lazy_loader
 
-from typing import TYPE_CHECKING
-
-from aker_core.lazy import lazy_exports
-
-if TYPE_CHECKING:
-    from aker_tasks.exports.dictionary import data_dictionary
-    from aker_tasks.exports.table import EXPORT_SCHEMA, export_table
-
-__getattr__ = lazy_exports(
-    __name__,
-    {
-        "EXPORT_SCHEMA": "aker_tasks.exports.table",
-        "export_table": "aker_tasks.exports.table",
-        "data_dictionary": "aker_tasks.exports.dictionary",
-    },
-    globals(),
-)
-
-__all__ = ["EXPORT_SCHEMA", "data_dictionary", "export_table"]
+# The names listed in __init__.pyi load on first use (PEP 562, via scientific-python's
+# lazy_loader): importing a light submodule, as a fully cached run does, loads no heavy sibling.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

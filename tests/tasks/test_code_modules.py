@@ -34,7 +34,6 @@ INFRASTRUCTURE: dict[str, str] = {
     "aker_core.dates": "parses --as-of; the parsed date is a key part (a parameter)",
     "aker_core.logging": "log records",
     "aker_core.run": "the runs/lineage record of an execution",
-    "aker_core.lazy": "lazy re-exports of a package",
     "aker_data.engine": "database connections",
     "aker_data.exceptions": "error classes",
     "aker_data.readonly": "how the run database is asked (the questions are the task modules' SQL)",

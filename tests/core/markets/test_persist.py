@@ -9,10 +9,10 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
 
+from aker_core.config.weights import normalise_weights as normalised
 from aker_core.exceptions import ScoringError
 from aker_core.markets import replace_pillar_scores, upsert_pillar_scores
 from aker_core.run import RunContext
-from aker_core.scoring import normalise_weights as normalised
 from aker_data.models import PillarScore
 
 DAY = dt.date(2024, 6, 1)
