@@ -27,28 +27,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench_pipeline import run_timed as _run
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 #: The last backfill date: a quarter after the generator's last vintage, so it shares its cut.
 LAST_DATE = "2024-06-30"
-
-
-def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run ``cmd``; return (wall seconds, peak RSS MiB of it and its children)."""
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            out.seek(0)
-            log = out.read().decode(errors="replace")
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{log[-4000:]}")
-    return wall, usage.ru_maxrss / 1024
 
 
 def _generate(markets: int, vintages: int, out: Path) -> None:

@@ -56,7 +56,7 @@ class Result:
     rss: float
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Run ``cmd``; return (wall seconds, peak RSS MiB of it and its children).
 
     Timed from just before the fork to the reap of the process itself: ``os.wait4`` returns
@@ -167,7 +167,7 @@ def bench(
                 if workload == "one source changed":
                     name = f"{CHANGED_DATASET}.{shape.source_format}"
                     shutil.copy(base / "alt" / name, src / name)
-                wall, rss = _run(commands[workload], env)
+                wall, rss = run_timed(commands[workload], env)
                 if workload == "cold" and round_ == 0 and keep_scores is not None:
                     run_helper("save-scores", str(keep_scores), env=env)
                 if workload in workloads:
