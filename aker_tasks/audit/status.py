@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -246,7 +247,9 @@ def _publication(publish: AkerTask, compose_state: TaskStatus, day: dt.date) -> 
     try:
         state, held = _held(url, day)
     except AuditError as e:
-        pub = PublicationStatus("unreachable", shown, f"cannot be read: {e}")
+        # The error names the database already; the line names it once.
+        why = re.sub(r"^database \S+: ", "", str(e))
+        pub = PublicationStatus("unreachable", shown, f"cannot be read: {why}")
         cause = Cause("database", shown, None, None, {"error": str(e)})
         return pub, TaskStatus(label, family, params, "missing", causes=(*upstream, cause))
     target = publish.output() if compose_state.state == "fresh" else None
