@@ -44,7 +44,9 @@ Heavy libraries (pyarrow, SQLAlchemy, Alembic) load only inside the subcommand t
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +62,8 @@ EXIT_NOT_CURRENT = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
 EXIT_LUIGID = 4
+#: Ctrl-C (SIGINT), as shells report it: 128 + 2.
+EXIT_INTERRUPTED = 130
 
 
 class _CliError(AkerError):
@@ -237,10 +241,22 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         end = parse_as_of(args.end)
     except ScoringError as e:
         raise _CliError(f"--end: {e}", EXIT_CONFIG) from None
+    if re.fullmatch(r"\d{4}-\d{2}", args.end.strip()):
+        # "--end 2024-03" means through March: its last day, not the first (as --as-of reads it).
+        end = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     try:
         dates = period_ends(start, end, args.freq)
     except ScoringError as e:
         raise _CliError(str(e), EXIT_CONFIG) from None
+    if args.workers < 1:
+        raise _CliError(f"--workers: must be at least 1, got {args.workers}", EXIT_CONFIG)
+    if args.weights is not None:
+        from aker_tasks.identity import WeightsParameter
+
+        try:
+            WeightsParameter().parse(args.weights)  # a bad value: one line (also with --list)
+        except SystemExit as e:
+            return int(e.code or EXIT_CONFIG)
     if args.list:
         print("\n".join(d.isoformat() for d in dates))
         return 0
@@ -267,6 +283,11 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         run_with_retcodes(argv)
     except SystemExit as e:  # Luigi's [retcode] exit (always raised, 0 included)
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except KeyboardInterrupt:
+        # Ctrl-C: the user's action, not a bug. Finished dates stay done (their targets and
+        # publications are atomic); interrupted runs are recorded failed; a rerun continues.
+        print("aker backfill: interrupted; run the same command again to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

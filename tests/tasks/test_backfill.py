@@ -83,6 +83,42 @@ def test_bad_range_is_one_line_and_exit_2(
     assert err.count("\n") == 1 and err.startswith("aker backfill: ") and message in err
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--workers", "0"], "--workers: must be at least 1, got 0"),
+        (["--weights", "notjson", "--list"], "--weights: not JSON"),
+        (["--weights", '{"supply": 1}', "--list"], "--weights:"),
+    ],
+)
+def test_bad_workers_or_weights_are_one_line_and_exit_2(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--workers below 1 or bad --weights (also with --list): one line, exit 2, nothing run or listed."""
+    code = aker(["backfill", "--start", START, "--end", END, "--local-scheduler", *extra])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and captured.err.count("\n") == 1 and message in captured.err
+
+
+def test_end_month_means_through_its_last_day(capsys: pytest.CaptureFixture[str]) -> None:
+    """--end 2024-03 includes March 31 (a month given as the end is the whole month)."""
+    assert aker(["backfill", "--start", "2024-01", "--end", "2024-03", "--list"]) == 0
+    assert capsys.readouterr().out.split() == ["2024-03-31"]
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """An interrupted backfill says how to continue, in one line, with exit code 130 and no traceback."""
+    import luigi.retcodes
+
+    def interrupted(argv: list[str]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(luigi.retcodes, "run_with_retcodes", interrupted)
+    assert aker(["backfill", "--start", START, "--end", END, "--local-scheduler"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; run the same command again to continue" in err and "Traceback" not in err
+
+
 def test_bad_range_raises_from_python() -> None:
     """period_ends names the problem as a ScoringError (Backfill raises it as the task is made)."""
     with pytest.raises(ScoringError, match="before the start"):
