@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import luigi
-
 from aker_core.exceptions import DataValidationError
-from aker_core.sources.location import DATABASE_SOURCE, DATASETS
-from aker_tasks.base import AkerTask
+from aker_core.sources.location import DATABASE_SOURCE
 from aker_tasks.identity import AsOfParameter
 from aker_tasks.targets import CacheTarget
-from aker_tasks.vintages import SourceVintages, dataset_priority, source_hash, source_label, source_path
+from aker_tasks.vintages import DatasetTask, SourceVintages, source_hash, source_label, source_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -26,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["FetchSource", "source_hash", "source_path"]
 
 
-class FetchSource(AkerTask):
+class FetchSource(DatasetTask):
     """One source dataset as of a date, validated, one row per market, sorted by ``msa_id``.
 
     Its key input is the source's content hash, as :class:`SourceVintages`' is (the vintages
@@ -34,36 +31,14 @@ class FetchSource(AkerTask):
     vintages table nor a read, and ``aker status`` names a changed source directly.
     """
 
-    dataset = luigi.ChoiceParameter(choices=DATASETS, description="Source dataset to read.")
     as_of = AsOfParameter(description="Use each market's latest data_vintage on or before this date.")
 
     # SourceVintages' modules too: the table cut here is theirs, and is not a key input.
-    code_modules: ClassVar[tuple[str, ...]] = (
-        "aker_core.sources",
-        "aker_core.scoring.asof",
-        "aker_core.scoring.rules",
-        "aker_data.models",
-        "aker_tasks.vintages",
-        "aker_tasks.fetch",
-        "aker_tasks.io",
-    )
-
-    def label(self) -> str:
-        """File names start with the dataset."""
-        return str(self.dataset)
-
-    @property
-    def priority(self) -> int:  # type: ignore[override]
-        """Wider datasets first, so the longest fetch -> pillar chain does not start last."""
-        return dataset_priority(str(self.dataset))
+    code_modules: ClassVar[tuple[str, ...]] = (*SourceVintages.code_modules, "aker_tasks.fetch")
 
     def requires(self) -> SourceVintages:
         """The whole validated source, every vintage."""
         return SourceVintages(dataset=self.dataset, config=self.config)
-
-    def input_hashes(self) -> dict[str, str] | None:
-        """The source's own content hash (file bytes, or the database table's rows)."""
-        return {"source": source_hash(self.settings, str(self.dataset))}
 
     def _source_label(self) -> str:
         return source_label(self.settings, str(self.dataset))

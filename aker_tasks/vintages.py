@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from aker_core.run import RunContext
 
-__all__ = ["SourceVintages", "source_hash", "source_label", "source_path"]
+__all__ = ["DatasetTask", "SourceVintages", "source_hash", "source_label", "source_path"]
 
 
 @lru_cache(maxsize=8)
@@ -93,10 +93,27 @@ def dataset_priority(dataset: str) -> int:
     return PUBLICATION_PRIORITY + len(METRIC_COLUMNS.get(dataset, ()))
 
 
-class SourceVintages(AkerTask):
-    """One source dataset, validated, every vintage, sorted by (``msa_id``, ``data_vintage``)."""
+class DatasetTask(AkerTask):
+    """A task about one source dataset, keyed by the source's content hash (file bytes or rows)."""
 
     dataset = luigi.ChoiceParameter(choices=DATASETS, description="Source dataset to read.")
+
+    def label(self) -> str:
+        """File names start with the dataset."""
+        return str(self.dataset)
+
+    @property
+    def priority(self) -> int:  # type: ignore[override]
+        """Wider datasets first (see :func:`dataset_priority`)."""
+        return dataset_priority(str(self.dataset))
+
+    def input_hashes(self) -> dict[str, str] | None:
+        """The source's own content hash (file bytes, or the database table's rows)."""
+        return {"source": source_hash(self.settings, str(self.dataset))}
+
+
+class SourceVintages(DatasetTask):
+    """One source dataset, validated, every vintage, sorted by (``msa_id``, ``data_vintage``)."""
 
     # rules defines which metric columns a source keeps; models, what the database source reads.
     code_modules: ClassVar[tuple[str, ...]] = (
@@ -112,21 +129,8 @@ class SourceVintages(AkerTask):
     content_type: ClassVar[str] = ARROW
     extension: ClassVar[str] = "arrow"
 
-    def label(self) -> str:
-        """File names start with the dataset."""
-        return str(self.dataset)
-
-    @property
-    def priority(self) -> int:  # type: ignore[override]
-        """Wider datasets first (see :func:`dataset_priority`)."""
-        return dataset_priority(str(self.dataset))
-
     def _from_database(self) -> bool:
         return self.settings.source_uri == DATABASE_SOURCE
-
-    def input_hashes(self) -> dict[str, str] | None:
-        """The source's own content hash (file bytes, or the database table's rows)."""
-        return {"source": source_hash(self.settings, str(self.dataset))}
 
     # --- retained sources (aker_core.sources.retain) ---------------------------------------
     def _retaining(self) -> bool:

@@ -23,6 +23,16 @@ BIN = Path(sys.executable).parent
 LUIGI = str(BIN / "luigi")
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "aker_core" / "sample" / "data"
 
+#: Runs one cold graph records: one per executed task (the ScoreMarkets wrapper records none).
+COLD_RUNS = {
+    "SourceVintages": 5,
+    "FetchSource": 5,
+    "ScorePillar": 4,
+    "ComposeScores": 1,
+    "PublishScores": 1,
+    "ExportScores": 1,
+}
+
 
 def free_port() -> int:
     """A TCP port nothing listens on (bound once on 127.0.0.1, then released)."""

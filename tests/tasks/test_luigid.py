@@ -15,20 +15,20 @@ from sqlalchemy.orm import Session
 from aker_data.engine import create_engine_from_url
 from aker_data.migrate import upgrade
 from aker_data.models import PillarScore
-from tests.tasks.luigiproc import aker_env, completed_runs, copy_sample, free_port, luigid, run_luigi, start_luigi
+from tests.tasks.luigiproc import (
+    COLD_RUNS,
+    aker_env,
+    completed_runs,
+    copy_sample,
+    free_port,
+    luigid,
+    run_luigi,
+    start_luigi,
+)
 
 pytestmark = pytest.mark.slow
 
 AS_OF = "2024-06-01"
-#: Runs one cold graph records: one per executed task (the ScoreMarkets wrapper records none).
-COLD_RUNS = {
-    "SourceVintages": 5,
-    "FetchSource": 5,
-    "ScorePillar": 4,
-    "ComposeScores": 1,
-    "PublishScores": 1,
-    "ExportScores": 1,
-}
 
 
 @pytest.fixture
