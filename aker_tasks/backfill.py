@@ -23,12 +23,12 @@ from typing import Any
 import luigi
 
 from aker_core.dates import FREQUENCIES, period_ends
+from aker_tasks.base import report_progress
 from aker_tasks.exports.formats import CONTENT_TYPES
 from aker_tasks.identity import AsOfParameter, ConfigParameter, WeightsParameter
 
 __all__ = ["Backfill"]
 
-logger = logging.getLogger("aker_tasks")
 #: Luigi's console logger: the progress line shows beside Luigi's own INFO lines (``[core] log_level``).
 console = logging.getLogger("luigi-interface")
 
@@ -92,15 +92,7 @@ class Backfill(luigi.Task):
         """Report ``k/N`` to luigid (message and bar) and the console."""
         total = len(self.dates)
         message = f"{published}/{total} dates published, {exported}/{total} exported"
-        status: Any = self.set_status_message
-        progress: Any = self.set_progress_percentage
-        try:
-            if callable(status):
-                status(message)
-            if callable(progress):
-                progress(int(100 * (published + exported) / (2 * total)))
-        except Exception:  # luigid unreachable: progress is for watching, never a reason to fail
-            logger.warning("%s: cannot report progress to the scheduler; carrying on without", self.task_id)
+        report_progress(self, message, int(100 * (published + exported) / (2 * total)))
         console.info("Backfill %s..%s (%s): %s", self.dates[0], self.dates[-1], self.freq, message)
 
     def run(self) -> Iterator[list[luigi.Task]]:

@@ -33,7 +33,7 @@ from aker_tasks.targets import PARQUET, CacheTarget, PendingTarget, remove_stale
 if TYPE_CHECKING:
     from aker_core.run import RunContext
 
-__all__ = ["PUBLICATION_PRIORITY", "AkerTask", "all_code_modules", "preload_runtime"]
+__all__ = ["PUBLICATION_PRIORITY", "AkerTask", "all_code_modules", "preload_runtime", "report_progress"]
 
 #: Luigi priority of publications (and, through Luigi's propagation, of everything they need):
 #: above the exports' 0, so a worker with a choice publishes every date it was given before it
@@ -127,6 +127,27 @@ def preload_runtime(extra: tuple[str, ...] = ()) -> None:
 
 
 logger = logging.getLogger("aker_tasks")
+
+
+def report_progress(task: luigi.Task, message: str | None = None, percent: int | None = None) -> None:
+    """Show ``task``'s progress in the central scheduler's UI (a no-op outside a Luigi worker).
+
+    Progress is for watching, never a reason to fail: an unreachable luigid is one warning, and
+    the task stops reporting for the rest of its run.
+    """
+    # Luigi installs these callbacks only when a worker runs the task; they are None otherwise.
+    status: Any = task.set_status_message
+    progress: Any = task.set_progress_percentage
+    if getattr(task, "_reporting_failed", False):
+        return
+    try:
+        if message is not None and callable(status):
+            status(message)
+        if percent is not None and callable(progress):
+            progress(percent)
+    except Exception:
+        logger.warning("%s: cannot report progress to the scheduler; carrying on without", task.task_id)
+        task._reporting_failed = True  # type: ignore[attr-defined]
 
 
 class AkerTask(luigi.Task):
@@ -270,20 +291,8 @@ class AkerTask(luigi.Task):
 
     # --- execution ------------------------------------------------------------------------
     def report(self, message: str | None = None, percent: int | None = None) -> None:
-        """Show progress in the central scheduler's UI (a no-op outside a Luigi worker)."""
-        # Luigi installs these callbacks only when a worker runs the task; they are None otherwise.
-        status: Any = self.set_status_message
-        progress: Any = self.set_progress_percentage
-        if getattr(self, "_reporting_failed", False):
-            return
-        try:
-            if message is not None and callable(status):
-                status(message)
-            if percent is not None and callable(progress):
-                progress(percent)
-        except Exception:  # luigid unreachable: progress is for watching, never a reason to fail
-            logger.warning("%s: cannot report progress to the scheduler; carrying on without", self.task_id)
-            self._reporting_failed = True
+        """Show progress in the central scheduler's UI (see :func:`report_progress`)."""
+        report_progress(self, message, percent)
 
     def check_identity(self) -> None:
         """Refuse to run a task scheduled for other sources, settings or code than this process has.
