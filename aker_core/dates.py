@@ -7,7 +7,7 @@ import re
 
 from aker_core.exceptions import ScoringError
 
-__all__ = ["FREQUENCIES", "AsOf", "parse_as_of", "period_ends"]
+__all__ = ["FREQUENCIES", "AsOf", "month_end", "parse_as_of", "period_ends"]
 
 #: Everything :func:`parse_as_of` accepts.
 AsOf = dt.date | dt.datetime | str
@@ -49,7 +49,8 @@ def parse_as_of(value: object) -> dt.date:
 FREQUENCIES = ("quarter", "month", "week")
 
 
-def _month_end(year: int, month: int) -> dt.date:
+def month_end(year: int, month: int) -> dt.date:
+    """The last calendar day of ``month`` of ``year``."""
     following = dt.date(year + month // 12, month % 12 + 1, 1)
     return following - dt.timedelta(days=1)
 
@@ -85,7 +86,7 @@ def period_ends(start: object, end: object, freq: str) -> list[dt.date]:
         year, month = first.year, first.month
         month = ((month - 1) // step + 1) * step  # the period's last month
         while True:
-            day = _month_end(year, month)
+            day = month_end(year, month)
             if day > last:
                 break
             if day >= first:

@@ -44,7 +44,6 @@ Heavy libraries (pyarrow, SQLAlchemy, Alembic) load only inside the subcommand t
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import sys
@@ -230,7 +229,7 @@ def _cmd_luigid(args: argparse.Namespace) -> int:
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     """``aker backfill``: check the range, then run ``luigi --module aker_tasks Backfill ...`` in this process."""
-    from aker_core.dates import parse_as_of, period_ends
+    from aker_core.dates import month_end, parse_as_of, period_ends
     from aker_core.exceptions import ScoringError
 
     try:
@@ -243,7 +242,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         raise _CliError(f"--end: {e}", EXIT_CONFIG) from None
     if re.fullmatch(r"\d{4}-\d{2}", args.end.strip()):
         # "--end 2024-03" means through March: its last day, not the first (as --as-of reads it).
-        end = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        end = month_end(end.year, end.month)
     try:
         dates = period_ends(start, end, args.freq)
     except ScoringError as e:
